@@ -22,8 +22,8 @@ use crate::{Error, Inngest, Retry, Step};
 pub(crate) enum Outcome {
     /// The function returned (200).
     Completed(Value),
-    /// Steps to report (206), with an optional `Retry-After`.
-    Steps { ops: Vec<GeneratorOp>, retry_after: Option<RetryAt> },
+    /// Steps to report (206), with an optional `Retry-After`; `no_retry` after a final step failure.
+    Steps { ops: Vec<GeneratorOp>, retry_after: Option<RetryAt>, no_retry: bool },
     /// The function failed (500 retriable, 400 not).
     Failed(Error),
 }
@@ -114,8 +114,16 @@ pub(crate) async fn execute(
             Ok(()) => Outcome::Completed(output),
             Err(error) => Outcome::Failed(error),
         },
+        // On the last attempt nothing is left to retry: say so, as the TypeScript SDK does.
+        Driven::Returned(Err(error)) if ctx.attempt + 1 >= max_attempts => {
+            Outcome::Failed(error.with_retry(Retry::Never))
+        }
         Driven::Returned(Err(error)) => Outcome::Failed(error),
-        Driven::StepsFound => Outcome::Steps { ops: state.found_steps().into_iter().map(report).collect(), retry_after: None },
+        Driven::StepsFound => Outcome::Steps {
+            ops: state.found_steps().into_iter().map(report).collect(),
+            retry_after: None,
+            no_retry: false,
+        },
         Driven::StepExecuted => match state.take_outcome() {
             Some(StepOutcome::Ran { step, data }) => Outcome::Steps {
                 ops: vec![GeneratorOp {
@@ -128,6 +136,7 @@ pub(crate) async fn execute(
                     error: None,
                 }],
                 retry_after: None,
+                no_retry: false,
             },
             Some(StepOutcome::Failed { step, error }) => {
                 let final_attempt = !error.is_retriable() || ctx.attempt + 1 >= max_attempts;
@@ -151,6 +160,7 @@ pub(crate) async fn execute(
                         error: Some(error.into_body()),
                     }],
                     retry_after,
+                    no_retry: final_attempt,
                 }
             }
             None => Outcome::Failed(Error::new("step outcome missing")),

@@ -205,12 +205,12 @@ impl ServeHandler {
             .await;
         match outcome {
             Outcome::Completed(output) => self.reply(StatusCode::OK, &output, key),
-            Outcome::Steps { ops, retry_after } => {
+            Outcome::Steps { ops, retry_after, no_retry } => {
                 let mut response = self.reply(StatusCode::PARTIAL_CONTENT, &serde_json::to_value(&ops).unwrap_or_default(), None);
                 if let Some(at) = retry_after {
                     set(&mut response.headers, "retry-after", &at.header_value());
                 }
-                set(&mut response.headers, "x-inngest-no-retry", "false");
+                set(&mut response.headers, "x-inngest-no-retry", if no_retry { "true" } else { "false" });
                 self.sign(&mut response, key);
                 response
             }
