@@ -337,6 +337,8 @@ async fn function_errors_map_to_status_and_retry_headers() {
     let parse = app.call("app-std-error", "step", &run("std-error", json!({"n": "x"}))).await;
     assert_eq!(parse.status, 500);
     assert_eq!(parse.body["name"], json!("ParseIntError"));
+    let before_last = app.call("app-std-error", "step", &call_body(event("test/std-error", json!({"n": "x"})), &[], 2, 4)).await;
+    assert_eq!((before_last.status, before_last.header("x-inngest-no-retry")), (500, Some("false")));
     let last = app.call("app-std-error", "step", &call_body(event("test/std-error", json!({"n": "x"})), &[], 3, 4)).await;
     assert_eq!((last.status, last.header("x-inngest-no-retry")), (400, Some("true")), "last attempt");
     let typed = app.call("app-typed", "step", &run("typed", json!({"count": "not a number"}))).await;
