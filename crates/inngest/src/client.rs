@@ -25,7 +25,9 @@ const SEND_ATTEMPTS: u32 = 5;
 /// Why events could not be sent.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    #[error("no event key: set INNGEST_EVENT_KEY or Config::with_event_key (required in cloud mode)")]
+    #[error(
+        "no event key: set INNGEST_EVENT_KEY or Config::with_event_key (required in cloud mode)"
+    )]
     MissingEventKey,
     #[error("event could not be serialized: {0}")]
     Serialize(#[from] serde_json::Error),
@@ -125,7 +127,11 @@ impl Inngest {
 
     /// A builder starting from `config`.
     pub fn builder(config: Config) -> InngestBuilder {
-        InngestBuilder { config, middleware: Vec::new(), http: None }
+        InngestBuilder {
+            config,
+            middleware: Vec::new(),
+            http: None,
+        }
     }
 
     /// The settings.
@@ -219,7 +225,10 @@ impl Inngest {
                 Err(error) => last_error = error.to_string(),
             }
         }
-        Err(SendError::Unreachable { attempts: SEND_ATTEMPTS, message: last_error })
+        Err(SendError::Unreachable {
+            attempts: SEND_ATTEMPTS,
+            message: last_error,
+        })
     }
 
     /// A GET against the Inngest API with the hashed signing key, retrying with the fallback
@@ -227,13 +236,20 @@ impl Inngest {
     pub(crate) async fn api_get(&self, path: &str) -> Result<Value, String> {
         let config = &self.inner.config;
         let url = format!("{}{}", config.api_origin, path);
-        let keys = [config.signing_key.as_ref(), config.signing_key_fallback.as_ref()];
+        let keys = [
+            config.signing_key.as_ref(),
+            config.signing_key_fallback.as_ref(),
+        ];
         let mut last = String::from("no signing key");
         for key in keys.into_iter().flatten().map(Some).chain(
             // Dev mode may have no key at all: try once without authorization.
             (config.signing_key.is_none()).then_some(None),
         ) {
-            let mut request = self.inner.http.get(&url).header("x-inngest-sdk", SDK_HEADER);
+            let mut request = self
+                .inner
+                .http
+                .get(&url)
+                .header("x-inngest-sdk", SDK_HEADER);
             if let Some(key) = key {
                 request = request.bearer_auth(key.hashed());
             }

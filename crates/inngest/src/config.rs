@@ -68,13 +68,19 @@ impl Config {
 
     /// Settings read through `lookup` (the environment in production, a map in tests).
     pub fn from_lookup(app_id: impl Into<String>, lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let var = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let var = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let mode = match var("INNGEST_DEV") {
             None => Mode::Cloud,
             Some(value) if value == "0" => Mode::Cloud,
-            Some(value) if value.starts_with("http://") || value.starts_with("https://") => Mode::Dev {
-                origin: value.trim_end_matches('/').to_owned(),
-            },
+            Some(value) if value.starts_with("http://") || value.starts_with("https://") => {
+                Mode::Dev {
+                    origin: value.trim_end_matches('/').to_owned(),
+                }
+            }
             Some(_) => Mode::Dev {
                 origin: DEV_SERVER_ORIGIN.to_owned(),
             },
@@ -82,7 +88,10 @@ impl Config {
         let base = var("INNGEST_BASE_URL").map(|v| v.trim_end_matches('/').to_owned());
         let (default_api, default_events) = match &mode {
             Mode::Dev { origin } => (origin.clone(), origin.clone()),
-            Mode::Cloud => (CLOUD_API_ORIGIN.to_owned(), CLOUD_EVENT_API_ORIGIN.to_owned()),
+            Mode::Cloud => (
+                CLOUD_API_ORIGIN.to_owned(),
+                CLOUD_EVENT_API_ORIGIN.to_owned(),
+            ),
         };
         let api_origin = var("INNGEST_API_BASE_URL")
             .or_else(|| base.clone())
@@ -218,8 +227,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Config {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup("app", move |name| map.get(name).cloned())
     }
 
@@ -235,10 +246,20 @@ mod tests {
     #[test]
     fn dev_with_and_without_url() {
         let c = config(&[("INNGEST_DEV", "1")]);
-        assert_eq!(c.mode, Mode::Dev { origin: DEV_SERVER_ORIGIN.into() });
+        assert_eq!(
+            c.mode,
+            Mode::Dev {
+                origin: DEV_SERVER_ORIGIN.into()
+            }
+        );
         assert_eq!(c.api_origin, DEV_SERVER_ORIGIN);
         let c = config(&[("INNGEST_DEV", "http://127.0.0.1:9999/")]);
-        assert_eq!(c.mode, Mode::Dev { origin: "http://127.0.0.1:9999".into() });
+        assert_eq!(
+            c.mode,
+            Mode::Dev {
+                origin: "http://127.0.0.1:9999".into()
+            }
+        );
         assert_eq!(c.event_api_origin, "http://127.0.0.1:9999");
     }
 

@@ -213,6 +213,9 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2030-01-02T03:04:05Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(RetryAt::Time(at).header_value(), "Wed, 02 Jan 2030 03:04:05 GMT");
+        assert_eq!(
+            RetryAt::Time(at).header_value(),
+            "Wed, 02 Jan 2030 03:04:05 GMT"
+        );
     }
 }

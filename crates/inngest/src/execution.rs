@@ -23,7 +23,11 @@ pub(crate) enum Outcome {
     /// The function returned (200).
     Completed(Value),
     /// Steps to report (206), with an optional `Retry-After`; `no_retry` after a final step failure.
-    Steps { ops: Vec<GeneratorOp>, retry_after: Option<RetryAt>, no_retry: bool },
+    Steps {
+        ops: Vec<GeneratorOp>,
+        retry_after: Option<RetryAt>,
+        no_retry: bool,
+    },
     /// The function failed (500 retriable, 400 not).
     Failed(Error),
 }
@@ -36,7 +40,11 @@ enum Driven {
 
 /// Which step to execute here, if any: the targeted planned step, or the only new step when
 /// immediate execution is allowed.
-fn choose<'a>(found: &'a [FoundStep], target: Option<&str>, immediate: bool) -> Option<&'a FoundStep> {
+fn choose<'a>(
+    found: &'a [FoundStep],
+    target: Option<&str>,
+    immediate: bool,
+) -> Option<&'a FoundStep> {
     match target {
         Some(target) => found.iter().find(|s| s.hash == target && s.runnable),
         None if immediate && found.len() == 1 && found[0].runnable => found.first(),
@@ -51,7 +59,13 @@ pub(crate) async fn execute(
     request: CallRequest,
     default_max_attempts: u32,
 ) -> Outcome {
-    let CallRequest { mut event, mut events, steps, ctx, .. } = request;
+    let CallRequest {
+        mut event,
+        mut events,
+        steps,
+        ctx,
+        ..
+    } = request;
     if events.is_empty() && !event.is_null() {
         events.push(event.clone());
     }
@@ -75,12 +89,17 @@ pub(crate) async fn execute(
     let mut run = AssertUnwindSafe(handler.call(input)).catch_unwind();
 
     let driven = poll_fn(|cx| loop {
-        let flag = Arc::new(WakeFlag { woken: AtomicBool::new(false), task: cx.waker().clone() });
+        let flag = Arc::new(WakeFlag {
+            woken: AtomicBool::new(false),
+            task: cx.waker().clone(),
+        });
         let waker = Waker::from(flag.clone());
         let mut inner_cx = std::task::Context::from_waker(&waker);
         match run.poll_unpin(&mut inner_cx) {
             Poll::Ready(Ok(result)) => return Poll::Ready(Driven::Returned(result)),
-            Poll::Ready(Err(panic)) => return Poll::Ready(Driven::Returned(Err(panic_error(panic)))),
+            Poll::Ready(Err(panic)) => {
+                return Poll::Ready(Driven::Returned(Err(panic_error(panic))))
+            }
             Poll::Pending => {}
         }
         if flag.woken.load(Ordering::Acquire) {

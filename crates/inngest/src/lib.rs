@@ -50,8 +50,8 @@ pub use duration::to_time_string;
 pub use error::{Error, ErrorBody, Retry, RetryAt};
 pub use event::{Event, FunctionFailed};
 pub use function::{
-    BatchEvents, Cancel, Concurrency, ConcurrencyScope, ConfigError, Context, Debounce, Function, FunctionOpts,
-    RateLimit, Singleton, SingletonMode, Throttle, Timeouts, Trigger,
+    BatchEvents, Cancel, Concurrency, ConcurrencyScope, ConfigError, Context, Debounce, Function,
+    FunctionOpts, RateLimit, Singleton, SingletonMode, Throttle, Timeouts, Trigger,
 };
 pub use middleware::encryption::EncryptionMiddleware;
 pub use middleware::Middleware;

@@ -91,11 +91,12 @@ impl Memo {
                 .all(|k| matches!(k.as_str(), "data" | "error" | "input"));
             if envelope_only {
                 if let Some(error) = map.get("error").filter(|e| !e.is_null()) {
-                    let body = serde_json::from_value(error.clone()).unwrap_or_else(|_| ErrorBody {
-                        name: "Error".into(),
-                        message: error.to_string(),
-                        stack: None,
-                    });
+                    let body =
+                        serde_json::from_value(error.clone()).unwrap_or_else(|_| ErrorBody {
+                            name: "Error".into(),
+                            message: error.to_string(),
+                            stack: None,
+                        });
                     return Memo::Error(body);
                 }
                 if map.contains_key("data") {
@@ -162,9 +163,15 @@ impl Serialize for GeneratorOp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = Map::new();
         map.insert("id".into(), Value::String(self.id.clone()));
-        map.insert("op".into(), serde_json::to_value(self.op).map_err(serde::ser::Error::custom)?);
+        map.insert(
+            "op".into(),
+            serde_json::to_value(self.op).map_err(serde::ser::Error::custom)?,
+        );
         map.insert("name".into(), Value::String(self.name.clone()));
-        map.insert("displayName".into(), Value::String(self.display_name.clone()));
+        map.insert(
+            "displayName".into(),
+            Value::String(self.display_name.clone()),
+        );
         if let Some(opts) = &self.opts {
             map.insert("opts".into(), opts.clone());
         }
@@ -172,7 +179,10 @@ impl Serialize for GeneratorOp {
             map.insert("data".into(), data.clone());
         }
         if let Some(error) = &self.error {
-            map.insert("error".into(), serde_json::to_value(error).map_err(serde::ser::Error::custom)?);
+            map.insert(
+                "error".into(),
+                serde_json::to_value(error).map_err(serde::ser::Error::custom)?,
+            );
         }
         map.serialize(serializer)
     }
@@ -191,7 +201,11 @@ mod tests {
         assert_eq!(Memo::from_wire(event.clone()), Memo::Data(event));
         assert_eq!(
             Memo::from_wire(json!({"error": {"name": "Error", "message": "boom"}})),
-            Memo::Error(ErrorBody { name: "Error".into(), message: "boom".into(), stack: None })
+            Memo::Error(ErrorBody {
+                name: "Error".into(),
+                message: "boom".into(),
+                stack: None
+            })
         );
     }
 

@@ -160,7 +160,8 @@ pub fn hash_event_key(event_key: &str) -> String {
 mod tests {
     use super::*;
 
-    const KEY: &str = "signkey-test-8ee2262a15e8d3c42d6a840db7af3de2aab08ef632b32a37a687f24b34dba3ff";
+    const KEY: &str =
+        "signkey-test-8ee2262a15e8d3c42d6a840db7af3de2aab08ef632b32a37a687f24b34dba3ff";
     const SIGNATURE: &str =
         "t=1689920619&s=31df77f5b1b029de4bfce3a77e0517aa4ce0f5e2195a6467fc126a489ca2330b";
     // The body of the inngest-rs vector, serialized with sorted keys as that test does.
@@ -203,17 +204,32 @@ mod tests {
             key.verify(SIGNATURE, tampered.as_bytes(), T),
             Err(SignatureError::Mismatch)
         );
-        assert_eq!(key.verify("10", BODY.as_bytes(), T), Err(SignatureError::Malformed));
-        assert_eq!(key.verify("", BODY.as_bytes(), T), Err(SignatureError::Missing));
+        assert_eq!(
+            key.verify("10", BODY.as_bytes(), T),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            key.verify("", BODY.as_bytes(), T),
+            Err(SignatureError::Missing)
+        );
         let hello = format!("{SIGNATURE}hello");
-        assert_eq!(key.verify(&hello, BODY.as_bytes(), T), Err(SignatureError::Malformed));
+        assert_eq!(
+            key.verify(&hello, BODY.as_bytes(), T),
+            Err(SignatureError::Malformed)
+        );
     }
 
     #[test]
     fn falls_back_to_the_second_key() {
         let primary = SigningKey::new("signkey-prod-00");
         let fallback = SigningKey::new(KEY);
-        let used = verify_with_fallback(Some(SIGNATURE), BODY.as_bytes(), T, &primary, Some(&fallback));
+        let used = verify_with_fallback(
+            Some(SIGNATURE),
+            BODY.as_bytes(),
+            T,
+            &primary,
+            Some(&fallback),
+        );
         assert_eq!(used, Ok(&fallback));
         let none = verify_with_fallback(Some(SIGNATURE), BODY.as_bytes(), T, &primary, None);
         assert_eq!(none, Err(SignatureError::Mismatch));

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures::future::Either;
 use inngest::{
-    AiInfer, Config, Context, EncryptionMiddleware, Error, Event, Function, FunctionFailed, FunctionOpts, Inngest,
-    Invoke, Trigger, WaitForEvent, WaitForSignal,
+    AiInfer, Config, Context, EncryptionMiddleware, Error, Event, Function, FunctionFailed,
+    FunctionOpts, Inngest, Invoke, Trigger, WaitForEvent, WaitForSignal,
 };
 use pretty_assertions::assert_eq;
 use reqwest::Method;
@@ -168,10 +168,15 @@ fn run(app_fn: &str, data: Value) -> Value {
 #[tokio::test]
 async fn function_without_steps_answers_200_with_its_output() {
     let (app, _) = setup().await;
-    let reply = app.call("app-hello", "step", &run("hello", json!({"name": "Ada"}))).await;
+    let reply = app
+        .call("app-hello", "step", &run("hello", json!({"name": "Ada"})))
+        .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, json!({"greeting": "hello Ada"}));
-    assert_eq!(reply.header("x-inngest-sdk"), Some(inngest::client::SDK_HEADER));
+    assert_eq!(
+        reply.header("x-inngest-sdk"),
+        Some(inngest::client::SDK_HEADER)
+    );
     assert_eq!(reply.header("x-inngest-req-version"), Some("2"));
     assert_eq!(reply.header("x-inngest-framework"), Some("axum"));
     app.assert_signed(&reply);
@@ -181,37 +186,77 @@ async fn function_without_steps_answers_200_with_its_output() {
 async fn steps_run_one_at_a_time_and_replay_from_the_memo() {
     let (app, _) = setup().await;
     let ev = event("test/sequence", json!({}));
-    let first = app.call("app-sequence", "step", &call_body(ev.clone(), &[], 0, 4)).await;
+    let first = app
+        .call("app-sequence", "step", &call_body(ev.clone(), &[], 0, 4))
+        .await;
     assert_eq!(
         *first.op(),
         json!({"id": hash("first"), "op": "StepRun", "name": "first", "displayName": "first", "data": 1})
     );
     app.assert_signed(&first);
-    let second = app.call("app-sequence", "step", &call_body(ev.clone(), &[("first", json!({"data": 1}))], 0, 4)).await;
+    let second = app
+        .call(
+            "app-sequence",
+            "step",
+            &call_body(ev.clone(), &[("first", json!({"data": 1}))], 0, 4),
+        )
+        .await;
     assert_eq!(second.op()["data"], json!(2));
-    let memo = [("first", json!({"data": 1})), ("second", json!({"data": 2}))];
-    let third = app.call("app-sequence", "step", &call_body(ev.clone(), &memo, 0, 4)).await;
-    assert_eq!(third.op()["id"], json!(hash("first:1")), "a repeated id is suffixed :1");
+    let memo = [
+        ("first", json!({"data": 1})),
+        ("second", json!({"data": 2})),
+    ];
+    let third = app
+        .call("app-sequence", "step", &call_body(ev.clone(), &memo, 0, 4))
+        .await;
+    assert_eq!(
+        third.op()["id"],
+        json!(hash("first:1")),
+        "a repeated id is suffixed :1"
+    );
     assert_eq!(third.op()["name"], json!("first"));
-    let memo = [("first", json!({"data": 1})), ("second", json!({"data": 2})), ("first:1", json!({"data": 10}))];
-    let done = app.call("app-sequence", "step", &call_body(ev, &memo, 0, 4)).await;
+    let memo = [
+        ("first", json!({"data": 1})),
+        ("second", json!({"data": 2})),
+        ("first:1", json!({"data": 10})),
+    ];
+    let done = app
+        .call("app-sequence", "step", &call_body(ev, &memo, 0, 4))
+        .await;
     assert_eq!(done.status, 200);
-    assert_eq!(done.raw, br#"{"a":1,"b":2,"c":10}"#.to_vec(), "keys keep the order the code built");
+    assert_eq!(
+        done.raw,
+        br#"{"a":1,"b":2,"c":10}"#.to_vec(),
+        "keys keep the order the code built"
+    );
 }
 
 #[tokio::test]
 async fn sleeps_report_durations_and_resume_on_null() {
     let (app, _) = setup().await;
     let ev = event("test/sleeper", json!({}));
-    let nap = app.call("app-sleeper", "step", &call_body(ev.clone(), &[], 0, 4)).await;
+    let nap = app
+        .call("app-sleeper", "step", &call_body(ev.clone(), &[], 0, 4))
+        .await;
     assert_eq!(
         *nap.op(),
         json!({"id": hash("nap"), "op": "Sleep", "name": "nap", "displayName": "nap", "opts": {"duration": "2s"}, "data": null})
     );
-    let until = app.call("app-sleeper", "step", &call_body(ev.clone(), &[("nap", Value::Null)], 0, 4)).await;
-    assert_eq!(until.op()["opts"], json!({"duration": "2030-01-01T00:00:00Z"}));
+    let until = app
+        .call(
+            "app-sleeper",
+            "step",
+            &call_body(ev.clone(), &[("nap", Value::Null)], 0, 4),
+        )
+        .await;
+    assert_eq!(
+        until.op()["opts"],
+        json!({"duration": "2030-01-01T00:00:00Z"})
+    );
     let memo = [("nap", Value::Null), ("until", Value::Null)];
-    let done = app.call("app-sleeper", "step", &call_body(ev, &memo, 0, 4)).await;
+    let done = app
+        .call("app-sleeper", "step", &call_body(ev, &memo, 0, 4))
+        .await;
     assert_eq!((done.status, done.body), (200, json!("woke")));
 }
 
@@ -219,17 +264,31 @@ async fn sleeps_report_durations_and_resume_on_null() {
 async fn wait_for_event_reports_its_match_and_resumes_with_event_or_null() {
     let (app, _) = setup().await;
     let ev = event("test/waiter", json!({"id": 7}));
-    let wait = app.call("app-waiter", "step", &call_body(ev.clone(), &[], 0, 4)).await;
+    let wait = app
+        .call("app-waiter", "step", &call_body(ev.clone(), &[], 0, 4))
+        .await;
     assert_eq!(
         *wait.op(),
         json!({"id": hash("wait-approval"), "op": "WaitForEvent", "name": "wait-approval", "displayName": "wait-approval",
                "opts": {"event": "test/approved", "if": "async.data.id == event.data.id", "timeout": "1h"}, "data": null})
     );
-    let timeout = app.call("app-waiter", "step", &call_body(ev.clone(), &[("wait-approval", Value::Null)], 0, 4)).await;
+    let timeout = app
+        .call(
+            "app-waiter",
+            "step",
+            &call_body(ev.clone(), &[("wait-approval", Value::Null)], 0, 4),
+        )
+        .await;
     assert_eq!(timeout.body, json!({"approved": false}));
     let matched = event("test/approved", json!({"id": 7}));
     for memo in [matched.clone(), json!({"data": matched})] {
-        let reply = app.call("app-waiter", "step", &call_body(ev.clone(), &[("wait-approval", memo)], 0, 4)).await;
+        let reply = app
+            .call(
+                "app-waiter",
+                "step",
+                &call_body(ev.clone(), &[("wait-approval", memo)], 0, 4),
+            )
+            .await;
         assert_eq!(reply.body, json!({"approved": true}));
     }
 }
@@ -238,17 +297,39 @@ async fn wait_for_event_reports_its_match_and_resumes_with_event_or_null() {
 async fn invoke_reports_target_and_returns_data_or_fails_with_the_error() {
     let (app, _) = setup().await;
     let ev = event("test/invoker", json!({}));
-    let invoke = app.call("app-invoker", "step", &call_body(ev.clone(), &[], 0, 4)).await;
+    let invoke = app
+        .call("app-invoker", "step", &call_body(ev.clone(), &[], 0, 4))
+        .await;
     assert_eq!(
         *invoke.op(),
         json!({"id": hash("call-hello"), "op": "InvokeFunction", "name": "call-hello", "displayName": "call-hello",
                "opts": {"function_id": "app-hello", "payload": {"data": {"name": "inv"}}, "timeout": "1m"}})
     );
-    let ok = app.call("app-invoker", "step", &call_body(ev.clone(), &[("call-hello", json!({"data": {"greeting": "hi"}}))], 0, 4)).await;
+    let ok = app
+        .call(
+            "app-invoker",
+            "step",
+            &call_body(
+                ev.clone(),
+                &[("call-hello", json!({"data": {"greeting": "hi"}}))],
+                0,
+                4,
+            ),
+        )
+        .await;
     assert_eq!(ok.body, json!({"r": {"greeting": "hi"}}));
     let failed = json!({"error": {"name": "Error", "message": "invoked function failed"}});
-    let err = app.call("app-invoker", "step", &call_body(ev, &[("call-hello", failed)], 0, 4)).await;
-    assert_eq!(err.status, 400, "an uncaught memoized error fails the function for good");
+    let err = app
+        .call(
+            "app-invoker",
+            "step",
+            &call_body(ev, &[("call-hello", failed)], 0, 4),
+        )
+        .await;
+    assert_eq!(
+        err.status, 400,
+        "an uncaught memoized error fails the function for good"
+    );
     assert_eq!(err.header("x-inngest-no-retry"), Some("true"));
     assert_eq!(err.body["message"], json!("invoked function failed"));
 }
@@ -257,7 +338,9 @@ async fn invoke_reports_target_and_returns_data_or_fails_with_the_error() {
 async fn parallel_steps_are_planned_then_run_by_targeted_replay() {
     let (app, _) = setup().await;
     let ev = event("test/parallel", json!({}));
-    let planned = app.call("app-parallel", "step", &call_body(ev.clone(), &[], 0, 4)).await;
+    let planned = app
+        .call("app-parallel", "step", &call_body(ev.clone(), &[], 0, 4))
+        .await;
     assert_eq!(planned.status, 206);
     assert_eq!(
         planned.body,
@@ -266,15 +349,30 @@ async fn parallel_steps_are_planned_then_run_by_targeted_replay() {
             {"id": hash("right"), "op": "StepPlanned", "name": "right", "displayName": "right"}
         ])
     );
-    let left = app.call("app-parallel", &hash("right"), &call_body(ev.clone(), &[], 0, 4)).await;
+    let left = app
+        .call(
+            "app-parallel",
+            &hash("right"),
+            &call_body(ev.clone(), &[], 0, 4),
+        )
+        .await;
     assert_eq!(left.op()["op"], json!("StepRun"));
     assert_eq!(left.op()["data"], json!("R"));
     let mut body = call_body(ev.clone(), &[("left", json!({"data": "L"}))], 0, 4);
     body["ctx"]["disable_immediate_execution"] = json!(true);
     let only_right = app.call("app-parallel", "step", &body).await;
-    assert_eq!(only_right.op()["op"], json!("StepPlanned"), "no immediate execution once disabled");
-    let memo = [("right", json!({"data": "R"})), ("left", json!({"data": "L"}))];
-    let done = app.call("app-parallel", "step", &call_body(ev, &memo, 0, 4)).await;
+    assert_eq!(
+        only_right.op()["op"],
+        json!("StepPlanned"),
+        "no immediate execution once disabled"
+    );
+    let memo = [
+        ("right", json!({"data": "R"})),
+        ("left", json!({"data": "L"})),
+    ];
+    let done = app
+        .call("app-parallel", "step", &call_body(ev, &memo, 0, 4))
+        .await;
     assert_eq!((done.status, done.body), (200, json!("LR")));
 }
 
@@ -282,15 +380,36 @@ async fn parallel_steps_are_planned_then_run_by_targeted_replay() {
 async fn races_mark_steps_and_resolve_in_completion_order() {
     let (app, _) = setup().await;
     let ev = event("test/racer", json!({}));
-    let planned = app.call("app-racer", "step", &call_body(ev.clone(), &[], 0, 4)).await;
+    let planned = app
+        .call("app-racer", "step", &call_body(ev.clone(), &[], 0, 4))
+        .await;
     let ops = planned.body.as_array().expect("ops");
     assert_eq!(ops.len(), 2);
-    assert!(ops.iter().all(|op| op["opts"] == json!({"parallelMode": "race"})), "{}", planned.body);
-    let slow_first = [("slow", json!({"data": "S"})), ("fast", json!({"data": "F"}))];
-    let done = app.call("app-racer", "step", &call_body(ev.clone(), &slow_first, 0, 4)).await;
+    assert!(
+        ops.iter()
+            .all(|op| op["opts"] == json!({"parallelMode": "race"})),
+        "{}",
+        planned.body
+    );
+    let slow_first = [
+        ("slow", json!({"data": "S"})),
+        ("fast", json!({"data": "F"})),
+    ];
+    let done = app
+        .call(
+            "app-racer",
+            "step",
+            &call_body(ev.clone(), &slow_first, 0, 4),
+        )
+        .await;
     assert_eq!(done.body, json!("S"), "the step that completed first wins");
-    let fast_first = [("fast", json!({"data": "F"})), ("slow", json!({"data": "S"}))];
-    let done = app.call("app-racer", "step", &call_body(ev, &fast_first, 0, 4)).await;
+    let fast_first = [
+        ("fast", json!({"data": "F"})),
+        ("slow", json!({"data": "S"})),
+    ];
+    let done = app
+        .call("app-racer", "step", &call_body(ev, &fast_first, 0, 4))
+        .await;
     assert_eq!(done.body, json!("F"));
 }
 
@@ -298,71 +417,161 @@ async fn races_mark_steps_and_resolve_in_completion_order() {
 async fn step_errors_retry_then_fail_for_good_on_the_last_attempt() {
     let (app, _) = setup().await;
     let ev = event("test/flaky", json!({}));
-    let first = app.call("app-flaky", "step", &call_body(ev.clone(), &[], 0, 3)).await;
+    let first = app
+        .call("app-flaky", "step", &call_body(ev.clone(), &[], 0, 3))
+        .await;
     assert_eq!(
         *first.op(),
         json!({"id": hash("boom"), "op": "StepError", "name": "boom", "displayName": "boom", "data": null,
                "error": {"name": "Error", "message": "kaboom"}})
     );
     assert_eq!(first.header("x-inngest-no-retry"), Some("false"));
-    let last = app.call("app-flaky", "step", &call_body(ev.clone(), &[], 2, 3)).await;
+    let last = app
+        .call("app-flaky", "step", &call_body(ev.clone(), &[], 2, 3))
+        .await;
     assert_eq!(last.op()["op"], json!("StepFailed"));
     assert_eq!(last.header("x-inngest-no-retry"), Some("true"));
-    let memo = [("boom", json!({"error": {"name": "Error", "message": "kaboom"}}))];
-    let failed = app.call("app-flaky", "step", &call_body(ev, &memo, 0, 3)).await;
-    assert_eq!((failed.status, failed.header("x-inngest-no-retry")), (400, Some("true")));
+    let memo = [(
+        "boom",
+        json!({"error": {"name": "Error", "message": "kaboom"}}),
+    )];
+    let failed = app
+        .call("app-flaky", "step", &call_body(ev, &memo, 0, 3))
+        .await;
+    assert_eq!(
+        (failed.status, failed.header("x-inngest-no-retry")),
+        (400, Some("true"))
+    );
     assert_eq!(failed.body["message"], json!("kaboom"));
-    let handled = app.call("app-handled", "step", &call_body(event("test/handled", json!({})), &memo, 0, 3)).await;
-    assert_eq!((handled.status, handled.body), (200, json!({"recovered": true})), "code may handle a failed step");
+    let handled = app
+        .call(
+            "app-handled",
+            "step",
+            &call_body(event("test/handled", json!({})), &memo, 0, 3),
+        )
+        .await;
+    assert_eq!(
+        (handled.status, handled.body),
+        (200, json!({"recovered": true})),
+        "code may handle a failed step"
+    );
 }
 
 #[tokio::test]
 async fn non_retriable_step_errors_fail_at_once() {
     let (app, _) = setup().await;
-    let reply = app.call("app-fatal", "step", &run("fatal", json!({}))).await;
+    let reply = app
+        .call("app-fatal", "step", &run("fatal", json!({})))
+        .await;
     assert_eq!(reply.op()["op"], json!("StepFailed"));
-    assert_eq!(reply.op()["error"], json!({"name": "NonRetriableError", "message": "no way"}));
+    assert_eq!(
+        reply.op()["error"],
+        json!({"name": "NonRetriableError", "message": "no way"})
+    );
 }
 
 #[tokio::test]
 async fn function_errors_map_to_status_and_retry_headers() {
     let (app, _) = setup().await;
-    let fatal = app.call("app-body-error", "step", &run("body-error", json!({}))).await;
-    assert_eq!((fatal.status, fatal.header("x-inngest-no-retry")), (400, Some("true")));
-    assert_eq!(fatal.body, json!({"name": "NonRetriableError", "message": "bad input"}));
+    let fatal = app
+        .call("app-body-error", "step", &run("body-error", json!({})))
+        .await;
+    assert_eq!(
+        (fatal.status, fatal.header("x-inngest-no-retry")),
+        (400, Some("true"))
+    );
+    assert_eq!(
+        fatal.body,
+        json!({"name": "NonRetriableError", "message": "bad input"})
+    );
     app.assert_signed(&fatal);
-    let later = app.call("app-retry-later", "step", &run("retry-later", json!({}))).await;
-    assert_eq!((later.status, later.header("retry-after")), (500, Some("30")));
+    let later = app
+        .call("app-retry-later", "step", &run("retry-later", json!({})))
+        .await;
+    assert_eq!(
+        (later.status, later.header("retry-after")),
+        (500, Some("30"))
+    );
     assert_eq!(later.header("x-inngest-no-retry"), Some("false"));
-    let parse = app.call("app-std-error", "step", &run("std-error", json!({"n": "x"}))).await;
+    let parse = app
+        .call(
+            "app-std-error",
+            "step",
+            &run("std-error", json!({"n": "x"})),
+        )
+        .await;
     assert_eq!(parse.status, 500);
     assert_eq!(parse.body["name"], json!("ParseIntError"));
-    let before_last = app.call("app-std-error", "step", &call_body(event("test/std-error", json!({"n": "x"})), &[], 2, 4)).await;
-    assert_eq!((before_last.status, before_last.header("x-inngest-no-retry")), (500, Some("false")));
-    let last = app.call("app-std-error", "step", &call_body(event("test/std-error", json!({"n": "x"})), &[], 3, 4)).await;
-    assert_eq!((last.status, last.header("x-inngest-no-retry")), (400, Some("true")), "last attempt");
-    let typed = app.call("app-typed", "step", &run("typed", json!({"count": "not a number"}))).await;
-    assert_eq!(typed.status, 400, "event data of the wrong shape is not retried: {}", typed.body);
+    let before_last = app
+        .call(
+            "app-std-error",
+            "step",
+            &call_body(event("test/std-error", json!({"n": "x"})), &[], 2, 4),
+        )
+        .await;
+    assert_eq!(
+        (before_last.status, before_last.header("x-inngest-no-retry")),
+        (500, Some("false"))
+    );
+    let last = app
+        .call(
+            "app-std-error",
+            "step",
+            &call_body(event("test/std-error", json!({"n": "x"})), &[], 3, 4),
+        )
+        .await;
+    assert_eq!(
+        (last.status, last.header("x-inngest-no-retry")),
+        (400, Some("true")),
+        "last attempt"
+    );
+    let typed = app
+        .call(
+            "app-typed",
+            "step",
+            &run("typed", json!({"count": "not a number"})),
+        )
+        .await;
+    assert_eq!(
+        typed.status, 400,
+        "event data of the wrong shape is not retried: {}",
+        typed.body
+    );
 }
 
 #[tokio::test]
 async fn panics_are_answered_as_json_and_the_server_keeps_serving() {
     let (app, _) = setup().await;
-    let body_panic = app.call("app-panics", "step", &run("panics", json!({}))).await;
+    let body_panic = app
+        .call("app-panics", "step", &run("panics", json!({})))
+        .await;
     assert_eq!(body_panic.status, 500);
-    assert_eq!(body_panic.body, json!({"name": "Panic", "message": "body blew up"}));
+    assert_eq!(
+        body_panic.body,
+        json!({"name": "Panic", "message": "body blew up"})
+    );
     assert_eq!(body_panic.header("content-type"), Some("application/json"));
-    let step_panic = app.call("app-panics", "step", &run("panics", json!({"in_step": true}))).await;
+    let step_panic = app
+        .call(
+            "app-panics",
+            "step",
+            &run("panics", json!({"in_step": true})),
+        )
+        .await;
     assert_eq!(step_panic.op()["op"], json!("StepError"));
     assert_eq!(step_panic.op()["error"]["message"], json!("step blew up"));
-    let still_up = app.call("app-hello", "step", &run("hello", json!({"name": "x"}))).await;
+    let still_up = app
+        .call("app-hello", "step", &run("hello", json!({"name": "x"})))
+        .await;
     assert_eq!(still_up.status, 200);
 }
 
 #[tokio::test]
 async fn signals_and_ai_inference_are_reported_for_the_executor() {
     let (app, _) = setup().await;
-    let signal = app.call("app-signal", "step", &run("signal", json!({}))).await;
+    let signal = app
+        .call("app-signal", "step", &run("signal", json!({})))
+        .await;
     assert_eq!(
         *signal.op(),
         json!({"id": hash("wait-signal"), "op": "WaitForSignal", "name": "wait-signal", "displayName": "wait-signal",
@@ -373,14 +582,22 @@ async fn signals_and_ai_inference_are_reported_for_the_executor() {
     assert_eq!(ai.op()["opts"]["format"], json!("openai-chat"));
     assert_eq!(ai.op()["opts"]["body"]["model"], json!("gpt-4o-mini"));
     let memo = [("summarize", json!({"data": {"choices": []}}))];
-    let done = app.call("app-ai", "step", &call_body(event("test/ai", json!({})), &memo, 0, 4)).await;
+    let done = app
+        .call(
+            "app-ai",
+            "step",
+            &call_body(event("test/ai", json!({})), &memo, 0, 4),
+        )
+        .await;
     assert_eq!(done.body, json!({"choices": []}));
 }
 
 #[tokio::test]
 async fn send_event_step_sends_once_with_an_id_seed() {
     let (app, stand_in) = setup().await;
-    let reply = app.call("app-sender", "step", &run("sender", json!({}))).await;
+    let reply = app
+        .call("app-sender", "step", &run("sender", json!({})))
+        .await;
     assert_eq!(
         *reply.op(),
         json!({"id": hash("send-followup"), "op": "StepRun", "name": "send-followup", "displayName": "send-followup",
@@ -390,12 +607,31 @@ async fn send_event_step_sends_once_with_an_id_seed() {
     assert_eq!(sends.len(), 1);
     assert_eq!(sends[0].body[0]["name"], json!("test/followup"));
     assert!(sends[0].body[0]["ts"].is_i64());
-    let seed = sends[0].headers.get("x-inngest-event-id-seed").expect("seed").to_str().unwrap();
-    assert!(seed.split_once(',').is_some_and(|(ms, b64)| ms.parse::<i64>().is_ok() && b64.len() == 16), "{seed}");
+    let seed = sends[0]
+        .headers
+        .get("x-inngest-event-id-seed")
+        .expect("seed")
+        .to_str()
+        .unwrap();
+    assert!(
+        seed.split_once(',')
+            .is_some_and(|(ms, b64)| ms.parse::<i64>().is_ok() && b64.len() == 16),
+        "{seed}"
+    );
     let memo = [("send-followup", json!({"data": {"ids": ["evt-0"]}}))];
-    let done = app.call("app-sender", "step", &call_body(event("test/sender", json!({})), &memo, 0, 4)).await;
+    let done = app
+        .call(
+            "app-sender",
+            "step",
+            &call_body(event("test/sender", json!({})), &memo, 0, 4),
+        )
+        .await;
     assert_eq!(done.body, json!({"ids": ["evt-0"]}));
-    assert_eq!(stand_in.requests("/e/").len(), 1, "replay does not send again");
+    assert_eq!(
+        stand_in.requests("/e/").len(),
+        1,
+        "replay does not send again"
+    );
 }
 
 #[tokio::test]
@@ -417,16 +653,30 @@ async fn signature_failures_are_refused_and_the_fallback_key_accepted() {
         ("primary key", Some(key.sign(&raw, now)), 200),
     ];
     for (name, signature, expected) in cases {
-        let headers: Vec<(&str, String)> = signature.into_iter().map(|s| ("x-inngest-signature", s)).collect();
+        let headers: Vec<(&str, String)> = signature
+            .into_iter()
+            .map(|s| ("x-inngest-signature", s))
+            .collect();
         let reply = app.send(Method::POST, path, &headers, raw.clone()).await;
         assert_eq!(reply.status, expected, "{name}: {}", reply.body);
         if expected == 401 {
             assert!(reply.body["message"].is_string(), "{name}: JSON error body");
         }
     }
-    let fallback_signed = app.send(Method::POST, path, &[("x-inngest-signature", fallback.sign(&raw, now))], raw).await;
-    let header = fallback_signed.header("x-inngest-signature").expect("signed");
-    fallback.verify(header, &fallback_signed.raw, now).expect("answer signed with the key that matched");
+    let fallback_signed = app
+        .send(
+            Method::POST,
+            path,
+            &[("x-inngest-signature", fallback.sign(&raw, now))],
+            raw,
+        )
+        .await;
+    let header = fallback_signed
+        .header("x-inngest-signature")
+        .expect("signed");
+    fallback
+        .verify(header, &fallback_signed.raw, now)
+        .expect("answer signed with the key that matched");
 }
 
 #[tokio::test]
@@ -440,17 +690,34 @@ async fn introspection_has_unauthenticated_and_signed_forms() {
                "function_count": 20, "has_event_key": true, "has_signing_key": true, "has_signing_key_fallback": true,
                "mode": "cloud", "schema_version": "2024-05-24"})
     );
-    let bad = app.send(Method::GET, "/api/inngest", &[("x-inngest-signature", "t=1&s=00".into())], vec![]).await;
+    let bad = app
+        .send(
+            Method::GET,
+            "/api/inngest",
+            &[("x-inngest-signature", "t=1&s=00".into())],
+            vec![],
+        )
+        .await;
     assert_eq!(bad.body["authentication_succeeded"], json!(false));
     assert!(bad.body.get("app_id").is_none());
-    let signed = app.send(Method::GET, "/api/inngest", &[("x-inngest-signature", app.sign(b""))], vec![]).await;
+    let signed = app
+        .send(
+            Method::GET,
+            "/api/inngest",
+            &[("x-inngest-signature", app.sign(b""))],
+            vec![],
+        )
+        .await;
     assert_eq!(signed.body["authentication_succeeded"], json!(true));
     assert_eq!(signed.body["app_id"], json!("app"));
     assert_eq!(
         signed.body["signing_key_hash"],
         json!("signkey-test-e4bf4a2e7f55c7eb954b6e72f8f69628fbc409fe7da6d0f6958770987dcf0e02")
     );
-    assert_eq!(signed.body["event_key_hash"], json!(inngest::signing::hash_event_key("test-event-key")));
+    assert_eq!(
+        signed.body["event_key_hash"],
+        json!(inngest::signing::hash_event_key("test-event-key"))
+    );
     assert_eq!(signed.body["framework"], json!("axum"));
     assert_eq!(signed.body["sdk_language"], json!("rust"));
     app.assert_signed(&signed);
@@ -460,78 +727,169 @@ async fn introspection_has_unauthenticated_and_signed_forms() {
 async fn in_band_sync_answers_a_signed_app_config() {
     let (app, stand_in) = setup().await;
     let body = br#"{"url":"https://shop.example/api/inngest"}"#.to_vec();
-    let unsigned = app.send(Method::PUT, "/api/inngest", &[("x-inngest-sync-kind", "in_band".into())], body.clone()).await;
+    let unsigned = app
+        .send(
+            Method::PUT,
+            "/api/inngest",
+            &[("x-inngest-sync-kind", "in_band".into())],
+            body.clone(),
+        )
+        .await;
     assert_eq!(unsigned.status, 401);
-    let headers = [("x-inngest-sync-kind", "in_band".to_owned()), ("x-inngest-signature", app.sign(&body))];
+    let headers = [
+        ("x-inngest-sync-kind", "in_band".to_owned()),
+        ("x-inngest-signature", app.sign(&body)),
+    ];
     let reply = app.send(Method::PUT, "/api/inngest", &headers, body).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("x-inngest-sync-kind"), Some("in_band"));
     app.assert_signed(&reply);
     assert_eq!(reply.body["app_id"], json!("app"));
     assert_eq!(reply.body["url"], json!("https://shop.example/api/inngest"));
-    assert_eq!(reply.body["inspection"]["authentication_succeeded"], json!(true));
+    assert_eq!(
+        reply.body["inspection"]["authentication_succeeded"],
+        json!(true)
+    );
     let functions = reply.body["functions"].as_array().expect("functions");
     assert_eq!(functions.len(), 20);
-    let hello = functions.iter().find(|f| f["id"] == json!("app-hello")).expect("hello");
+    let hello = functions
+        .iter()
+        .find(|f| f["id"] == json!("app-hello"))
+        .expect("hello");
     assert_eq!(
         hello["steps"]["step"]["runtime"]["url"],
         json!("https://shop.example/api/inngest?fnId=app-hello&stepId=step")
     );
-    let failure = functions.iter().find(|f| f["id"] == json!("app-with-failure-failure")).expect("failure fn");
+    let failure = functions
+        .iter()
+        .find(|f| f["id"] == json!("app-with-failure-failure"))
+        .expect("failure fn");
     assert_eq!(
         failure["triggers"],
         json!([{"event": "inngest/function.failed", "expression": "event.data.function_id == 'app-with-failure'"}])
     );
-    assert!(stand_in.requests("/fn/register").is_empty(), "in-band sync registers nothing");
+    assert!(
+        stand_in.requests("/fn/register").is_empty(),
+        "in-band sync registers nothing"
+    );
 }
 
 #[tokio::test]
 async fn out_of_band_sync_registers_with_the_hashed_key_and_reports_json() {
     let (app, stand_in) = setup().await;
-    let headers = [("x-inngest-server-kind", "cloud".to_owned()), ("host", "shop.internal:8080".to_owned())];
-    let reply = app.send(Method::PUT, "/api/inngest?deployId=dep-1", &headers, vec![]).await;
-    assert_eq!((reply.status, reply.body.clone()), (200, json!({"message": "Successfully registered", "modified": true})));
+    let headers = [
+        ("x-inngest-server-kind", "cloud".to_owned()),
+        ("host", "shop.internal:8080".to_owned()),
+    ];
+    let reply = app
+        .send(Method::PUT, "/api/inngest?deployId=dep-1", &headers, vec![])
+        .await;
+    assert_eq!(
+        (reply.status, reply.body.clone()),
+        (
+            200,
+            json!({"message": "Successfully registered", "modified": true})
+        )
+    );
     let register = stand_in.requests("/fn/register");
     assert_eq!(register.len(), 1);
     assert_eq!(register[0].path, "/fn/register?deployId=dep-1");
-    let auth = register[0].headers.get("authorization").unwrap().to_str().unwrap();
-    assert_eq!(auth, "Bearer signkey-test-e4bf4a2e7f55c7eb954b6e72f8f69628fbc409fe7da6d0f6958770987dcf0e02");
-    assert_eq!(register[0].headers.get("x-inngest-expected-server-kind").unwrap(), "cloud");
-    assert_eq!(register[0].body["url"], json!("http://shop.internal:8080/api/inngest"), "URL always has a scheme");
+    let auth = register[0]
+        .headers
+        .get("authorization")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert_eq!(
+        auth,
+        "Bearer signkey-test-e4bf4a2e7f55c7eb954b6e72f8f69628fbc409fe7da6d0f6958770987dcf0e02"
+    );
+    assert_eq!(
+        register[0]
+            .headers
+            .get("x-inngest-expected-server-kind")
+            .unwrap(),
+        "cloud"
+    );
+    assert_eq!(
+        register[0].body["url"],
+        json!("http://shop.internal:8080/api/inngest"),
+        "URL always has a scheme"
+    );
     assert_eq!(register[0].body["deployType"], json!("ping"));
     assert_eq!(register[0].body["appName"], json!("app"));
-    assert_eq!(register[0].body["functions"].as_array().map(Vec::len), Some(20));
+    assert_eq!(
+        register[0].body["functions"].as_array().map(Vec::len),
+        Some(20)
+    );
 
     stand_in.register_statuses.lock().unwrap().extend([401]);
     let rotated = app.send(Method::PUT, "/api/inngest", &[], vec![]).await;
-    assert_eq!(rotated.status, 200, "retried with the fallback key after 401");
+    assert_eq!(
+        rotated.status, 200,
+        "retried with the fallback key after 401"
+    );
     let register = stand_in.requests("/fn/register");
-    let last = register.last().unwrap().headers.get("authorization").unwrap().to_str().unwrap().to_owned();
-    assert_eq!(last, format!("Bearer {}", inngest::signing::SigningKey::new(FALLBACK_KEY).hashed()));
+    let last = register
+        .last()
+        .unwrap()
+        .headers
+        .get("authorization")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        last,
+        format!(
+            "Bearer {}",
+            inngest::signing::SigningKey::new(FALLBACK_KEY).hashed()
+        )
+    );
 
     stand_in.register_statuses.lock().unwrap().extend([500]);
     let failed = app.send(Method::PUT, "/api/inngest", &[], vec![]).await;
     assert_eq!(failed.status, 500, "a failed sync is never a 200");
     assert_eq!(failed.body["modified"], json!(false));
-    assert!(failed.body["message"].as_str().unwrap().contains("refused with 500"));
+    assert!(failed.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("refused with 500"));
 }
 
 #[tokio::test]
 async fn trust_probe_and_other_methods() {
     let (app, _) = setup().await;
     let body = b"{}".to_vec();
-    let signed = app.send(Method::POST, "/api/inngest?probe=trust", &[("x-inngest-signature", app.sign(&body))], body.clone()).await;
+    let signed = app
+        .send(
+            Method::POST,
+            "/api/inngest?probe=trust",
+            &[("x-inngest-signature", app.sign(&body))],
+            body.clone(),
+        )
+        .await;
     assert_eq!(signed.status, 200);
     app.assert_signed(&signed);
-    let unsigned = app.send(Method::POST, "/api/inngest?probe=trust", &[], body).await;
+    let unsigned = app
+        .send(Method::POST, "/api/inngest?probe=trust", &[], body)
+        .await;
     assert_eq!(unsigned.status, 401);
     let delete = app.send(Method::DELETE, "/api/inngest", &[], vec![]).await;
     assert_eq!(delete.status, 405);
     let unknown = app.call("app-nope", "step", &run("nope", json!({}))).await;
-    assert_eq!((unknown.status, unknown.header("x-inngest-no-retry")), (404, Some("true")));
+    assert_eq!(
+        (unknown.status, unknown.header("x-inngest-no-retry")),
+        (404, Some("true"))
+    );
     let raw = b"{not json".to_vec();
     let invalid = app
-        .send(Method::POST, "/api/inngest?fnId=app-hello&stepId=step", &[("x-inngest-signature", app.sign(&raw))], raw)
+        .send(
+            Method::POST,
+            "/api/inngest?fnId=app-hello&stepId=step",
+            &[("x-inngest-signature", app.sign(&raw))],
+            raw,
+        )
         .await;
     assert_eq!(invalid.status, 400);
 }
@@ -552,7 +910,13 @@ async fn large_payloads_are_fetched_through_the_api() {
     assert_eq!(reply.op()["data"], json!(2));
     let batch = stand_in.requests("/v0/runs/01RUN/batch");
     assert_eq!(batch.len(), 1);
-    assert!(batch[0].headers.get("authorization").unwrap().to_str().unwrap().starts_with("Bearer signkey-test-"));
+    assert!(batch[0]
+        .headers
+        .get("authorization")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer signkey-test-"));
     assert_eq!(stand_in.requests("/v0/runs/01RUN/actions").len(), 1);
 }
 
@@ -561,7 +925,13 @@ async fn diverged_code_skips_memoized_steps_it_no_longer_reaches() {
     let (app, _) = setup().await;
     // The recorded run completed "gone" before "first"; the current code never calls "gone".
     let memo = [("gone", json!({"data": 0})), ("first", json!({"data": 1}))];
-    let reply = app.call("app-sequence", "step", &call_body(event("test/sequence", json!({})), &memo, 0, 4)).await;
+    let reply = app
+        .call(
+            "app-sequence",
+            "step",
+            &call_body(event("test/sequence", json!({})), &memo, 0, 4),
+        )
+        .await;
     assert_eq!(reply.op()["name"], json!("second"));
     assert_eq!(reply.op()["data"], json!(2));
 }
@@ -570,28 +940,66 @@ async fn diverged_code_skips_memoized_steps_it_no_longer_reaches() {
 async fn encryption_middleware_decrypts_input_and_encrypts_outputs() {
     let stand_in = StandIn::default();
     let base = stand_in.start().await;
-    let config = Config::new("app").with_signing_key(KEY).with_event_key("k").with_base_url(&base);
-    let client = Inngest::builder(config).middleware(EncryptionMiddleware::new("enc-key", &[]).unwrap()).build();
+    let config = Config::new("app")
+        .with_signing_key(KEY)
+        .with_event_key("k")
+        .with_base_url(&base);
+    let client = Inngest::builder(config)
+        .middleware(EncryptionMiddleware::new("enc-key", &[]).unwrap())
+        .build();
     let f = Function::new(opts("secret"), |ctx: Context<Value>| async move {
         let email = ctx.event.data["encrypted"]["email"].clone();
-        let shown: Value = ctx.step.run("show", || async move { Ok::<_, Error>(json!({"email": email})) }).await?;
+        let shown: Value = ctx
+            .step
+            .run(
+                "show",
+                || async move { Ok::<_, Error>(json!({"email": email})) },
+            )
+            .await?;
         Ok::<_, Error>(shown)
     })
     .unwrap();
     let app = spawn_app(client.clone(), vec![f]).await;
     let encryptor = inngest::middleware::encryption::Encryptor::new("enc-key", &[]).unwrap();
     let data = json!({"public": 1, "encrypted": encryptor.encrypt(&json!({"email": "a@b.c"}))});
-    let reply = app.call("app-secret", "step", &call_body(event("test/secret", data.clone()), &[], 0, 4)).await;
+    let reply = app
+        .call(
+            "app-secret",
+            "step",
+            &call_body(event("test/secret", data.clone()), &[], 0, 4),
+        )
+        .await;
     let output = &reply.op()["data"];
-    assert!(inngest::middleware::encryption::is_encrypted(output), "step output is sealed: {output}");
-    assert_eq!(encryptor.decrypt(output).unwrap(), json!({"email": "a@b.c"}));
+    assert!(
+        inngest::middleware::encryption::is_encrypted(output),
+        "step output is sealed: {output}"
+    );
+    assert_eq!(
+        encryptor.decrypt(output).unwrap(),
+        json!({"email": "a@b.c"})
+    );
     let memo = [("show", json!({"data": output}))];
-    let done = app.call("app-secret", "step", &call_body(event("test/secret", data), &memo, 0, 4)).await;
+    let done = app
+        .call(
+            "app-secret",
+            "step",
+            &call_body(event("test/secret", data), &memo, 0, 4),
+        )
+        .await;
     assert_eq!(done.status, 200);
-    assert_eq!(encryptor.decrypt(&done.body).unwrap(), json!({"email": "a@b.c"}));
-    client.send(&[Event::new("test/x", json!({"encrypted": {"phone": "555"}}))]).await.unwrap();
+    assert_eq!(
+        encryptor.decrypt(&done.body).unwrap(),
+        json!({"email": "a@b.c"})
+    );
+    client
+        .send(&[Event::new("test/x", json!({"encrypted": {"phone": "555"}}))])
+        .await
+        .unwrap();
     let sent = &stand_in.requests("/e/k")[0].body[0];
-    assert_eq!(encryptor.decrypt(&sent["data"]["encrypted"]).unwrap(), json!({"phone": "555"}));
+    assert_eq!(
+        encryptor.decrypt(&sent["data"]["encrypted"]).unwrap(),
+        json!({"phone": "555"})
+    );
 }
 
 #[tokio::test]
@@ -601,19 +1009,38 @@ async fn client_send_retries_server_errors_and_needs_a_key_in_cloud_mode() {
     stand_in.event_statuses.lock().unwrap().extend([503, 502]);
     let client = cloud(&base);
     let ids = client
-        .send(&[Event::new("a/b", json!({})).with_id("fixed"), Event::new("a/c", Value::Null)])
+        .send(&[
+            Event::new("a/b", json!({})).with_id("fixed"),
+            Event::new("a/c", Value::Null),
+        ])
         .await
         .unwrap();
     assert_eq!(ids, vec!["evt-0", "evt-1"]);
     let sends = stand_in.requests("/e/test-event-key");
     assert_eq!(sends.len(), 3, "two 5xx then success");
-    let seeds: Vec<_> = sends.iter().map(|r| r.headers.get("x-inngest-event-id-seed").cloned()).collect();
-    assert!(seeds.windows(2).all(|w| w[0] == w[1]), "the same seed on every retry");
+    let seeds: Vec<_> = sends
+        .iter()
+        .map(|r| r.headers.get("x-inngest-event-id-seed").cloned())
+        .collect();
+    assert!(
+        seeds.windows(2).all(|w| w[0] == w[1]),
+        "the same seed on every retry"
+    );
     assert_eq!(sends[2].body[0]["id"], json!("fixed"));
-    assert_eq!(sends[2].body[1]["data"], json!({}), "null data is sent as {{}}");
+    assert_eq!(
+        sends[2].body[1]["data"],
+        json!({}),
+        "null data is sent as {{}}"
+    );
     stand_in.event_statuses.lock().unwrap().extend([400]);
     let rejected = client.send(&[Event::new("a/b", json!({}))]).await;
-    assert!(matches!(rejected, Err(inngest::SendError::Rejected { status: 400, .. })), "{rejected:?}");
+    assert!(
+        matches!(
+            rejected,
+            Err(inngest::SendError::Rejected { status: 400, .. })
+        ),
+        "{rejected:?}"
+    );
     let keyless = Inngest::builder(Config::new("app").with_base_url(&base)).build();
     let missing = keyless.send(&[Event::new("a/b", json!({}))]).await;
     assert!(matches!(missing, Err(inngest::SendError::MissingEventKey)));
@@ -624,8 +1051,18 @@ async fn dev_mode_serves_unsigned_requests() {
     let config = Config::new("app").with_dev("http://127.0.0.1:9");
     let app = spawn_app(Inngest::builder(config).build(), functions()).await;
     let raw = serde_json::to_vec(&run("hello", json!({"name": "dev"}))).unwrap();
-    let reply = app.send(Method::POST, "/api/inngest?fnId=app-hello&stepId=step", &[], raw).await;
-    assert_eq!((reply.status, reply.body), (200, json!({"greeting": "hello dev"})));
+    let reply = app
+        .send(
+            Method::POST,
+            "/api/inngest?fnId=app-hello&stepId=step",
+            &[],
+            raw,
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.body),
+        (200, json!({"greeting": "hello dev"}))
+    );
     let intro = app.send(Method::GET, "/api/inngest", &[], vec![]).await;
     assert_eq!(intro.body["mode"], json!("dev"));
 }

@@ -114,7 +114,11 @@ pub struct Concurrency {
 impl Concurrency {
     /// `limit` runs at once.
     pub fn new(limit: u32) -> Self {
-        Self { limit, key: None, scope: None }
+        Self {
+            limit,
+            key: None,
+            scope: None,
+        }
     }
     /// Applies the limit per value of the CEL `key`.
     pub fn with_key(mut self, key: impl Into<String>) -> Self {
@@ -341,19 +345,31 @@ impl FunctionOpts {
             message,
         };
         if self.id.trim().is_empty() || self.id.chars().any(char::is_whitespace) {
-            return Err(fail("id", "must be non-empty and contain no whitespace".into()));
+            return Err(fail(
+                "id",
+                "must be non-empty and contain no whitespace".into(),
+            ));
         }
         if self.triggers.is_empty() {
-            return Err(fail("triggers", "at least one event or cron trigger is required".into()));
+            return Err(fail(
+                "triggers",
+                "at least one event or cron trigger is required".into(),
+            ));
         }
         for trigger in &self.triggers {
             match trigger {
                 Trigger::Event { name, expression } => {
                     if name.trim().is_empty() {
-                        return Err(fail("triggers.event", "event name must not be empty".into()));
+                        return Err(fail(
+                            "triggers.event",
+                            "event name must not be empty".into(),
+                        ));
                     }
                     if expression.as_deref().is_some_and(|e| e.trim().is_empty()) {
-                        return Err(fail("triggers.expression", "expression must not be empty".into()));
+                        return Err(fail(
+                            "triggers.expression",
+                            "expression must not be empty".into(),
+                        ));
                     }
                 }
                 Trigger::Cron { schedule, timezone } => {
@@ -365,14 +381,23 @@ impl FunctionOpts {
                             format!("`{schedule}` must have 5 or 6 fields (or be an @-shortcut)"),
                         ));
                     }
-                    if timezone.as_deref().is_some_and(|tz| tz.is_empty() || tz.contains(' ')) {
-                        return Err(fail("triggers.cron", "timezone must be an IANA name".into()));
+                    if timezone
+                        .as_deref()
+                        .is_some_and(|tz| tz.is_empty() || tz.contains(' '))
+                    {
+                        return Err(fail(
+                            "triggers.cron",
+                            "timezone must be an IANA name".into(),
+                        ));
                     }
                 }
             }
         }
         if self.retry_count() > MAX_RETRIES {
-            return Err(fail("retries", format!("at most {MAX_RETRIES}, got {}", self.retry_count())));
+            return Err(fail(
+                "retries",
+                format!("at most {MAX_RETRIES}, got {}", self.retry_count()),
+            ));
         }
         if self.concurrency.len() > 2 {
             return Err(fail("concurrency", "at most two limits".into()));
@@ -383,7 +408,10 @@ impl FunctionOpts {
                 Some(ConcurrencyScope::Environment | ConcurrencyScope::Account)
             );
             if scoped && limit.key.is_none() {
-                return Err(fail("concurrency.key", "env and account scopes require a key".into()));
+                return Err(fail(
+                    "concurrency.key",
+                    "env and account scopes require a key".into(),
+                ));
             }
         }
         let day = Duration::from_secs(86_400);
@@ -405,7 +433,10 @@ impl FunctionOpts {
                 return Err(fail("rateLimit.limit", "must be at least 1".into()));
             }
             if r.period < second || r.period > day {
-                return Err(fail("rateLimit.period", "must be between 1s and 24h".into()));
+                return Err(fail(
+                    "rateLimit.period",
+                    "must be between 1s and 24h".into(),
+                ));
             }
         }
         if let Some(d) = &self.debounce {
@@ -413,7 +444,10 @@ impl FunctionOpts {
                 return Err(fail("debounce.period", "must be between 1s and 7d".into()));
             }
             if d.timeout.is_some_and(|t| t < d.period) {
-                return Err(fail("debounce.timeout", "must not be shorter than the period".into()));
+                return Err(fail(
+                    "debounce.timeout",
+                    "must not be shorter than the period".into(),
+                ));
             }
         }
         if let Some(b) = &self.batch_events {
@@ -421,7 +455,10 @@ impl FunctionOpts {
                 return Err(fail("batchEvents.maxSize", "must be at least 1".into()));
             }
             if b.timeout < second || b.timeout > Duration::from_secs(60) {
-                return Err(fail("batchEvents.timeout", "must be between 1s and 60s".into()));
+                return Err(fail(
+                    "batchEvents.timeout",
+                    "must be between 1s and 60s".into(),
+                ));
             }
         }
         if self.cancel.iter().any(|c| c.event.trim().is_empty()) {
@@ -429,7 +466,10 @@ impl FunctionOpts {
         }
         if let Some(t) = &self.timeouts {
             if t.start == Some(Duration::ZERO) || t.finish == Some(Duration::ZERO) {
-                return Err(fail("timeouts", "deadlines must be longer than zero".into()));
+                return Err(fail(
+                    "timeouts",
+                    "deadlines must be longer than zero".into(),
+                ));
             }
         }
         Ok(())
@@ -439,7 +479,10 @@ impl FunctionOpts {
     pub(crate) fn to_wire(&self, full_id: &str, step_url: &str) -> Value {
         let mut map = Map::new();
         map.insert("id".into(), json!(full_id));
-        map.insert("name".into(), json!(self.name.as_deref().unwrap_or(&self.id)));
+        map.insert(
+            "name".into(),
+            json!(self.name.as_deref().unwrap_or(&self.id)),
+        );
         map.insert(
             "triggers".into(),
             Value::Array(self.triggers.iter().map(Trigger::to_wire).collect()),
@@ -553,17 +596,33 @@ mod tests {
             (FunctionOpts::new("f"), "triggers"),
             (FunctionOpts::new(" ").trigger(Trigger::event("a")), "id"),
             (base().retries(21), "retries"),
-            (FunctionOpts::new("f").trigger(Trigger::cron("* *")), "triggers.cron"),
             (
-                base().throttle(Throttle { limit: 0, period: Duration::from_secs(1), key: None, burst: None }),
+                FunctionOpts::new("f").trigger(Trigger::cron("* *")),
+                "triggers.cron",
+            ),
+            (
+                base().throttle(Throttle {
+                    limit: 0,
+                    period: Duration::from_secs(1),
+                    key: None,
+                    burst: None,
+                }),
                 "throttle.limit",
             ),
             (
-                base().rate_limit(RateLimit { limit: 1, period: Duration::from_secs(90_000), key: None }),
+                base().rate_limit(RateLimit {
+                    limit: 1,
+                    period: Duration::from_secs(90_000),
+                    key: None,
+                }),
                 "rateLimit.period",
             ),
             (
-                base().batch_events(BatchEvents { max_size: 10, timeout: Duration::from_secs(61), key: None }),
+                base().batch_events(BatchEvents {
+                    max_size: 10,
+                    timeout: Duration::from_secs(61),
+                    key: None,
+                }),
                 "batchEvents.timeout",
             ),
             (
@@ -571,7 +630,10 @@ mod tests {
                 "concurrency.key",
             ),
             (
-                base().concurrency(Concurrency::new(1)).concurrency(Concurrency::new(2)).concurrency(Concurrency::new(3)),
+                base()
+                    .concurrency(Concurrency::new(1))
+                    .concurrency(Concurrency::new(2))
+                    .concurrency(Concurrency::new(3)),
                 "concurrency",
             ),
         ];
@@ -589,14 +651,33 @@ mod tests {
             .trigger(Trigger::cron("0 9 * * *").with_timezone("Europe/Paris"))
             .retries(5)
             .concurrency(Concurrency::new(1).with_key("event.data.k"))
-            .throttle(Throttle { limit: 10, period: Duration::from_secs(60), key: Some("event.data.k".into()), burst: Some(2) })
-            .rate_limit(RateLimit { limit: 100, period: Duration::from_secs(3600), key: Some("event.data.k".into()) })
+            .throttle(Throttle {
+                limit: 10,
+                period: Duration::from_secs(60),
+                key: Some("event.data.k".into()),
+                burst: Some(2),
+            })
+            .rate_limit(RateLimit {
+                limit: 100,
+                period: Duration::from_secs(3600),
+                key: Some("event.data.k".into()),
+            })
             .idempotency("event.data.id")
             .priority("event.data.p")
-            .cancel_on(Cancel { event: "test/cancel".into(), if_expr: Some("async.data.id == event.data.id".into()), timeout: Some(Duration::from_secs(3600)) })
-            .timeouts(Timeouts { start: Some(Duration::from_secs(60)), finish: Some(Duration::from_secs(3600)) });
+            .cancel_on(Cancel {
+                event: "test/cancel".into(),
+                if_expr: Some("async.data.id == event.data.id".into()),
+                timeout: Some(Duration::from_secs(3600)),
+            })
+            .timeouts(Timeouts {
+                start: Some(Duration::from_secs(60)),
+                finish: Some(Duration::from_secs(3600)),
+            });
         opts.validate().unwrap();
-        let wire = opts.to_wire("app-configured", "http://x/api/inngest?fnId=app-configured&stepId=step");
+        let wire = opts.to_wire(
+            "app-configured",
+            "http://x/api/inngest?fnId=app-configured&stepId=step",
+        );
         assert_eq!(
             wire,
             json!({

@@ -12,8 +12,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use config::{
-    BatchEvents, Cancel, Concurrency, ConcurrencyScope, ConfigError, Debounce, FunctionOpts, RateLimit, Singleton,
-    SingletonMode, Throttle, Timeouts, Trigger,
+    BatchEvents, Cancel, Concurrency, ConcurrencyScope, ConfigError, Debounce, FunctionOpts,
+    RateLimit, Singleton, SingletonMode, Throttle, Timeouts, Trigger,
 };
 
 use crate::event::{FunctionFailed, FUNCTION_FAILED_EVENT};
@@ -90,16 +90,22 @@ where
         let fut = (self.f)(ctx);
         Box::pin(async move {
             let output = fut.await?;
-            serde_json::to_value(output)
-                .map_err(|e| Error::named("SerializationError", format!("function output is not JSON: {e}")))
+            serde_json::to_value(output).map_err(|e| {
+                Error::named(
+                    "SerializationError",
+                    format!("function output is not JSON: {e}"),
+                )
+            })
         })
     }
 }
 
 fn decode_event<D: DeserializeOwned>(event: Value) -> Result<Event<D>, Error> {
     serde_json::from_value(event).map_err(|e| {
-        Error::non_retriable(format!("event does not match the function's event type: {e}"))
-            .with_retry(crate::Retry::Never)
+        Error::non_retriable(format!(
+            "event does not match the function's event type: {e}"
+        ))
+        .with_retry(crate::Retry::Never)
     })
 }
 
@@ -145,7 +151,10 @@ impl Function {
         opts.validate()?;
         Ok(Self {
             opts,
-            handler: Arc::new(TypedHandler { f: handler, _data: PhantomData }),
+            handler: Arc::new(TypedHandler {
+                f: handler,
+                _data: PhantomData,
+            }),
             failure: None,
         })
     }
@@ -159,7 +168,10 @@ impl Function {
         Fut: Future<Output = Result<O, Error>> + Send + 'static,
         O: Serialize,
     {
-        self.failure = Some(Arc::new(TypedHandler { f: handler, _data: PhantomData }));
+        self.failure = Some(Arc::new(TypedHandler {
+            f: handler,
+            _data: PhantomData,
+        }));
         self
     }
 

@@ -75,7 +75,10 @@ impl Encryptor {
                 XSalsa20Poly1305::new_from_slice(&digest).expect("BLAKE2b-256 yields a 32-byte key")
             })
             .collect();
-        Ok(Self { ciphers, passphrases })
+        Ok(Self {
+            ciphers,
+            passphrases,
+        })
     }
 
     /// Seals `value` into an envelope.
@@ -97,7 +100,10 @@ impl Encryptor {
 
     /// Opens an envelope (libsodium, or the legacy AES one when it has no strategy marker).
     pub fn decrypt(&self, envelope: &Value) -> Result<Value, EncryptionError> {
-        let data = envelope.get("data").and_then(Value::as_str).ok_or(EncryptionError::Base64)?;
+        let data = envelope
+            .get("data")
+            .and_then(Value::as_str)
+            .ok_or(EncryptionError::Base64)?;
         match envelope.get(STRATEGY_MARKER).and_then(Value::as_str) {
             Some(LIBSODIUM_STRATEGY) | Some("libsodium") => self.decrypt_libsodium(data),
             None => self.decrypt_legacy_aes(data),
@@ -123,7 +129,9 @@ impl Encryptor {
     /// OpenSSL's EVP_BytesToKey with MD5 and one iteration.
     fn decrypt_legacy_aes(&self, data: &str) -> Result<Value, EncryptionError> {
         let raw = BASE64.decode(data).map_err(|_| EncryptionError::Base64)?;
-        let body = raw.strip_prefix(b"Salted__").ok_or(EncryptionError::Undecryptable)?;
+        let body = raw
+            .strip_prefix(b"Salted__")
+            .ok_or(EncryptionError::Undecryptable)?;
         if body.len() < 8 + 16 {
             return Err(EncryptionError::Undecryptable);
         }
@@ -180,7 +188,9 @@ pub struct EncryptionMiddleware {
 impl EncryptionMiddleware {
     /// With `key` and optional fallback keys for rotation.
     pub fn new(key: &str, fallback_keys: &[&str]) -> Result<Self, EncryptionError> {
-        Ok(Self { encryptor: Encryptor::new(key, fallback_keys)? })
+        Ok(Self {
+            encryptor: Encryptor::new(key, fallback_keys)?,
+        })
     }
 
     /// The underlying cipher.
@@ -258,10 +268,16 @@ mod tests {
         let enc = Encryptor::new(FIXTURE_KEY, &[]).unwrap();
         let envelope = json!({ ENCRYPTION_MARKER: true, STRATEGY_MARKER: LIBSODIUM_STRATEGY,
             "data": "pSiSWo5S7sref48gdYmMkyJW9UmqFMDbmmVULbtmKFRHlWIoa52qb7CINe3cXmT5X8bvLfsg20S+6qLTzAMK7GPrcSPdYcFYI3IiYGY=" });
-        assert_eq!(enc.decrypt(&envelope).unwrap(), json!({"hello": "world", "nested": {"num": 42}}));
+        assert_eq!(
+            enc.decrypt(&envelope).unwrap(),
+            json!({"hello": "world", "nested": {"num": 42}})
+        );
         let event = json!({ ENCRYPTION_MARKER: true, STRATEGY_MARKER: LIBSODIUM_STRATEGY,
             "data": "q3FWFqO1qIEXK/u9ullLh+rJbxVrHWJ+6VZAsGjc6cWdnP28KSb6Z0NqN+nDyAHZXPfIpN4OXS4+8+1ZI4wMvkaWlOo/VrzYXwYltV7w1/Q=" });
-        assert_eq!(enc.decrypt(&event).unwrap(), json!({"userId": "usr_123", "plan": "enterprise"}));
+        assert_eq!(
+            enc.decrypt(&event).unwrap(),
+            json!({"userId": "usr_123", "plan": "enterprise"})
+        );
     }
 
     #[test]
@@ -269,7 +285,10 @@ mod tests {
         let enc = Encryptor::new(FIXTURE_KEY, &[]).unwrap();
         let envelope = json!({ ENCRYPTION_MARKER: true,
             "data": "U2FsdGVkX1/2ji5c3rSBYndk4+QMtYtyP9fB1lwFVqIq7F9nqMz47d1A/W9qGA9F" });
-        assert_eq!(enc.decrypt(&envelope).unwrap(), json!({"secret": "v0-data", "count": 99}));
+        assert_eq!(
+            enc.decrypt(&envelope).unwrap(),
+            json!({"secret": "v0-data", "count": 99})
+        );
     }
 
     #[test]
@@ -280,13 +299,17 @@ mod tests {
         let rotated = Encryptor::new("new-key", &["old-key"]).unwrap();
         assert_eq!(rotated.decrypt(&sealed).unwrap(), json!({"a": 1}));
         let stranger = Encryptor::new("other", &[]).unwrap();
-        assert_eq!(stranger.decrypt(&sealed), Err(EncryptionError::Undecryptable));
+        assert_eq!(
+            stranger.decrypt(&sealed),
+            Err(EncryptionError::Undecryptable)
+        );
     }
 
     #[test]
     fn middleware_encrypts_sends_and_outputs_but_not_null() {
         let mw = EncryptionMiddleware::new("k", &[]).unwrap();
-        let mut event = json!({"name": "x", "data": {"public": 1, "encrypted": {"email": "a@b.c"}}});
+        let mut event =
+            json!({"name": "x", "data": {"public": 1, "encrypted": {"email": "a@b.c"}}});
         mw.transform_send_event(&mut event).unwrap();
         assert!(is_encrypted(&event["data"]["encrypted"]));
         assert_eq!(event["data"]["public"], json!(1));

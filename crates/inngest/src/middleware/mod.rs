@@ -51,20 +51,36 @@ impl MiddlewareStack {
         Self(layers.into())
     }
 
-    pub(crate) fn transform_input(&self, event: &mut Value, events: &mut [Value]) -> Result<(), Error> {
-        self.0.iter().rev().try_for_each(|m| m.transform_input(event, events))
+    pub(crate) fn transform_input(
+        &self,
+        event: &mut Value,
+        events: &mut [Value],
+    ) -> Result<(), Error> {
+        self.0
+            .iter()
+            .rev()
+            .try_for_each(|m| m.transform_input(event, events))
     }
 
     pub(crate) fn transform_memoized(&self, data: &mut Value) -> Result<(), Error> {
-        self.0.iter().rev().try_for_each(|m| m.transform_memoized(data))
+        self.0
+            .iter()
+            .rev()
+            .try_for_each(|m| m.transform_memoized(data))
     }
 
     pub(crate) fn before_step(&self, step_id: &str) {
         self.0.iter().for_each(|m| m.before_step(step_id));
     }
 
-    pub(crate) fn transform_step_output(&self, step_id: &str, output: &mut Value) -> Result<(), Error> {
-        self.0.iter().try_for_each(|m| m.transform_step_output(step_id, output))
+    pub(crate) fn transform_step_output(
+        &self,
+        step_id: &str,
+        output: &mut Value,
+    ) -> Result<(), Error> {
+        self.0
+            .iter()
+            .try_for_each(|m| m.transform_step_output(step_id, output))
     }
 
     pub(crate) fn transform_output(&self, output: &mut Value) -> Result<(), Error> {
@@ -72,6 +88,8 @@ impl MiddlewareStack {
     }
 
     pub(crate) fn transform_send_event(&self, event: &mut Value) -> Result<(), Error> {
-        self.0.iter().try_for_each(|m| m.transform_send_event(event))
+        self.0
+            .iter()
+            .try_for_each(|m| m.transform_send_event(event))
     }
 }

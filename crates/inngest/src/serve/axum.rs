@@ -43,6 +43,13 @@ async fn serve(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let response = handler.handle(ServeRequest { method, uri, headers, body }).await;
+    let response = handler
+        .handle(ServeRequest {
+            method,
+            uri,
+            headers,
+            body,
+        })
+        .await;
     (response.status, response.headers, response.body).into_response()
 }

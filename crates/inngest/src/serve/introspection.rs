@@ -17,10 +17,19 @@ pub(super) fn capabilities() -> Value {
 /// `Some(true)` with a valid signature, `Some(false)` with an invalid one, `None` without.
 fn authentication(handler: &ServeHandler, request: &ServeRequest) -> Option<bool> {
     let config = handler.client().config();
-    let header = request.headers.get("x-inngest-signature").and_then(|v| v.to_str().ok())?;
+    let header = request
+        .headers
+        .get("x-inngest-signature")
+        .and_then(|v| v.to_str().ok())?;
     let primary = config.signing_key.as_ref()?;
     let now = chrono::Utc::now().timestamp();
-    let valid = verify_with_fallback(Some(header), &request.body, now, primary, config.signing_key_fallback.as_ref());
+    let valid = verify_with_fallback(
+        Some(header),
+        &request.body,
+        now,
+        primary,
+        config.signing_key_fallback.as_ref(),
+    );
     Some(valid.is_ok())
 }
 
@@ -31,7 +40,12 @@ pub(super) fn handle(handler: &ServeHandler, request: &ServeRequest) -> ServeRes
     } else {
         unauthenticated_body(handler, authenticated)
     };
-    let key = handler.client().config().signing_key.as_ref().filter(|_| authenticated == Some(true));
+    let key = handler
+        .client()
+        .config()
+        .signing_key
+        .as_ref()
+        .filter(|_| authenticated == Some(true));
     handler.reply(StatusCode::OK, &body, key)
 }
 
@@ -62,7 +76,7 @@ pub(super) fn authenticated_body(handler: &ServeHandler) -> Value {
         "env": config.env,
         "event_api_origin": config.event_api_origin,
         "event_key_hash": config.event_key.as_deref().map(hash_event_key),
-        "framework": handler.inner.framework.unwrap_or(""),
+        "framework": handler.framework.unwrap_or(""),
         "sdk_language": SDK_LANGUAGE,
         "sdk_version": SDK_VERSION,
         "serve_origin": config.serve_origin,

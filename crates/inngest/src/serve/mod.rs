@@ -55,13 +55,22 @@ struct Servable {
 #[derive(Clone)]
 pub struct ServeHandler {
     inner: Arc<Inner>,
+    framework: Option<&'static str>,
 }
 
 struct Inner {
     client: Inngest,
     functions: HashMap<String, Servable>,
     order: Vec<String>,
-    framework: Option<&'static str>,
+}
+
+/// Why a request that must be signed was refused.
+#[derive(Debug, thiserror::Error)]
+enum AuthFailure {
+    #[error("no signing key configured: set INNGEST_SIGNING_KEY (required in cloud mode)")]
+    NoSigningKey,
+    #[error(transparent)]
+    Signature(#[from] crate::signing::SignatureError),
 }
 
 /// Why the handler could not be built.
@@ -79,32 +88,34 @@ impl ServeHandler {
         let mut order = Vec::new();
         for function in functions {
             let full_id = format!("{app}-{}", function.opts.id);
-            if let Some(failure) = &function.failure {
-                let opts = function.failure_opts(&full_id);
-                let failure_id = format!("{app}-{}", opts.id);
-                insert(&mut map, &mut order, failure_id, Servable { opts, handler: failure.clone() })?;
+            let failure = function.failure.as_ref().map(|handler| Servable {
+                opts: function.failure_opts(&full_id),
+                handler: handler.clone(),
+            });
+            let main = Servable {
+                opts: function.opts,
+                handler: function.handler,
+            };
+            insert(&mut map, &mut order, full_id, main)?;
+            if let Some(failure) = failure {
+                let failure_id = format!("{app}-{}", failure.opts.id);
+                insert(&mut map, &mut order, failure_id, failure)?;
             }
-            let servable = Servable { opts: function.opts, handler: function.handler };
-            insert(&mut map, &mut order, full_id, servable)?;
         }
-        // Main functions before their failure handlers, in registration order.
-        order.sort_by_key(|id| id.ends_with("-failure") && map.contains_key(id.trim_end_matches("-failure")));
-        Ok(Self { inner: Arc::new(Inner { client, functions: map, order, framework: None }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                functions: map,
+                order,
+            }),
+            framework: None,
+        })
     }
 
     /// Names the web framework in headers and introspection.
-    pub fn with_framework(self, framework: &'static str) -> Self {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|arc| Inner {
-            client: arc.client.clone(),
-            functions: arc
-                .functions
-                .iter()
-                .map(|(k, v)| (k.clone(), Servable { opts: v.opts.clone(), handler: v.handler.clone() }))
-                .collect(),
-            order: arc.order.clone(),
-            framework: arc.framework,
-        });
-        Self { inner: Arc::new(Inner { framework: Some(framework), ..inner }) }
+    pub fn with_framework(mut self, framework: &'static str) -> Self {
+        self.framework = Some(framework);
+        self
     }
 
     /// The client.
@@ -127,7 +138,11 @@ impl ServeHandler {
                 Method::PUT => sync::handle(self, &request, &query).await,
                 Method::POST if query.get("probe") == Some("trust") => self.trust_probe(&request),
                 Method::POST => self.execute(&request, &query).await,
-                _ => self.reply(StatusCode::METHOD_NOT_ALLOWED, &json!({"message": "method not allowed"}), None),
+                _ => self.reply(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &json!({"message": "method not allowed"}),
+                    None,
+                ),
             };
             tracing::debug!(status = response.status.as_u16(), "inngest response");
             response
@@ -141,40 +156,53 @@ impl ServeHandler {
     }
 
     /// Checks the request signature. Dev mode accepts unsigned requests.
-    fn authenticate(&self, request: &ServeRequest) -> Result<Option<SigningKey>, ServeResponse> {
+    fn authenticate(&self, request: &ServeRequest) -> Result<Option<SigningKey>, AuthFailure> {
         let config = self.inner.client.config();
         if self.mode().is_dev() {
             return Ok(None);
         }
-        let Some(primary) = &config.signing_key else {
-            return Err(self.reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &json!({"message": "no signing key configured: set INNGEST_SIGNING_KEY (required in cloud mode)"}),
-                None,
-            ));
-        };
-        let header = request.headers.get("x-inngest-signature").and_then(|v| v.to_str().ok());
+        let primary = config
+            .signing_key
+            .as_ref()
+            .ok_or(AuthFailure::NoSigningKey)?;
+        let header = request
+            .headers
+            .get("x-inngest-signature")
+            .and_then(|v| v.to_str().ok());
         let now = chrono::Utc::now().timestamp();
-        match verify_with_fallback(header, &request.body, now, primary, config.signing_key_fallback.as_ref()) {
-            Ok(key) => Ok(Some(key.clone())),
-            Err(error) => {
-                tracing::warn!(%error, "rejected unsigned or mis-signed request");
-                Err(self.reply(StatusCode::UNAUTHORIZED, &json!({"message": error.to_string()}), None))
-            }
-        }
+        verify_with_fallback(
+            header,
+            &request.body,
+            now,
+            primary,
+            config.signing_key_fallback.as_ref(),
+        )
+        .map(|key| Some(key.clone()))
+        .map_err(|error| {
+            tracing::warn!(%error, "rejected unsigned or mis-signed request");
+            AuthFailure::Signature(error)
+        })
+    }
+
+    fn refuse(&self, failure: AuthFailure) -> ServeResponse {
+        let status = match failure {
+            AuthFailure::NoSigningKey => StatusCode::INTERNAL_SERVER_ERROR,
+            AuthFailure::Signature(_) => StatusCode::UNAUTHORIZED,
+        };
+        self.reply(status, &json!({"message": failure.to_string()}), None)
     }
 
     fn trust_probe(&self, request: &ServeRequest) -> ServeResponse {
         match self.authenticate(request) {
             Ok(key) => self.reply(StatusCode::OK, &json!({}), key.as_ref()),
-            Err(response) => response,
+            Err(failure) => self.refuse(failure),
         }
     }
 
     async fn execute(&self, request: &ServeRequest, query: &Query) -> ServeResponse {
         let key = match self.authenticate(request) {
             Ok(key) => key,
-            Err(response) => return response,
+            Err(failure) => return self.refuse(failure),
         };
         let key = key.as_ref();
         let fn_id = query.get("fnId").unwrap_or_default();
@@ -195,27 +223,54 @@ impl ServeHandler {
         if call.use_api || call.ctx.use_api {
             if let Err(message) = self.hydrate(&mut call).await {
                 let body = json!({"name": "HydrationError", "message": message});
-                return self.error_reply(StatusCode::INTERNAL_SERVER_ERROR, &body, false, None, key);
+                return self.error_reply(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &body,
+                    false,
+                    None,
+                    key,
+                );
             }
         }
         let span = tracing::info_span!("inngest.run", run_id = %call.ctx.run_id, fn_id, attempt = call.ctx.attempt);
         let default_attempts = function.opts.retry_count() + 1;
-        let outcome = execution::execute(&self.inner.client, function.handler.as_ref(), call, default_attempts)
-            .instrument(span)
-            .await;
+        let outcome = execution::execute(
+            &self.inner.client,
+            function.handler.as_ref(),
+            call,
+            default_attempts,
+        )
+        .instrument(span)
+        .await;
         match outcome {
             Outcome::Completed(output) => self.reply(StatusCode::OK, &output, key),
-            Outcome::Steps { ops, retry_after, no_retry } => {
-                let mut response = self.reply(StatusCode::PARTIAL_CONTENT, &serde_json::to_value(&ops).unwrap_or_default(), None);
+            Outcome::Steps {
+                ops,
+                retry_after,
+                no_retry,
+            } => {
+                let mut response = self.reply(
+                    StatusCode::PARTIAL_CONTENT,
+                    &serde_json::to_value(&ops).unwrap_or_default(),
+                    None,
+                );
                 if let Some(at) = retry_after {
                     set(&mut response.headers, "retry-after", &at.header_value());
                 }
-                set(&mut response.headers, "x-inngest-no-retry", if no_retry { "true" } else { "false" });
+                set(
+                    &mut response.headers,
+                    "x-inngest-no-retry",
+                    if no_retry { "true" } else { "false" },
+                );
                 self.sign(&mut response, key);
                 response
             }
             Outcome::Failed(error) => {
-                let status = if error.is_retriable() { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::BAD_REQUEST };
+                let status = if error.is_retriable() {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
                 let retry_after = match error.retry() {
                     crate::Retry::After(at) => Some(at.header_value()),
                     _ => None,
@@ -232,10 +287,16 @@ impl ServeHandler {
     async fn hydrate(&self, call: &mut CallRequest) -> Result<(), String> {
         let run_id = &call.ctx.run_id;
         let client = &self.inner.client;
-        let (batch_path, actions_path) = (format!("/v0/runs/{run_id}/batch"), format!("/v0/runs/{run_id}/actions"));
-        let (events, actions) = tokio::join!(client.api_get(&batch_path), client.api_get(&actions_path));
-        let events: Vec<Value> = serde_json::from_value(events?).map_err(|e| format!("batch: {e}"))?;
-        let steps: HashMap<String, Value> = serde_json::from_value(actions?).map_err(|e| format!("actions: {e}"))?;
+        let (batch_path, actions_path) = (
+            format!("/v0/runs/{run_id}/batch"),
+            format!("/v0/runs/{run_id}/actions"),
+        );
+        let (events, actions) =
+            tokio::join!(client.api_get(&batch_path), client.api_get(&actions_path));
+        let events: Vec<Value> =
+            serde_json::from_value(events?).map_err(|e| format!("batch: {e}"))?;
+        let steps: HashMap<String, Value> =
+            serde_json::from_value(actions?).map_err(|e| format!("actions: {e}"))?;
         if let Some(first) = events.first() {
             call.event = first.clone();
         }
@@ -253,7 +314,11 @@ impl ServeHandler {
         key: Option<&SigningKey>,
     ) -> ServeResponse {
         let mut response = self.reply(status, body, None);
-        set(&mut response.headers, "x-inngest-no-retry", if no_retry { "true" } else { "false" });
+        set(
+            &mut response.headers,
+            "x-inngest-no-retry",
+            if no_retry { "true" } else { "false" },
+        );
         if let Some(retry_after) = retry_after {
             set(&mut response.headers, "retry-after", retry_after);
         }
@@ -268,10 +333,14 @@ impl ServeHandler {
         set(&mut headers, "content-type", "application/json");
         set(&mut headers, "x-inngest-sdk", SDK_HEADER);
         set(&mut headers, "x-inngest-req-version", "2");
-        if let Some(framework) = self.inner.framework {
+        if let Some(framework) = self.framework {
             set(&mut headers, "x-inngest-framework", framework);
         }
-        let mut response = ServeResponse { status, headers, body };
+        let mut response = ServeResponse {
+            status,
+            headers,
+            body,
+        };
         self.sign(&mut response, key);
         response
     }
@@ -330,7 +399,10 @@ impl Query {
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -338,7 +410,13 @@ impl Query {
 /// host) plus `INNGEST_SERVE_PATH` (or the request's path). Always carries a scheme.
 pub(crate) fn serve_url(handler: &ServeHandler, request: &ServeRequest) -> String {
     let config = handler.client().config();
-    let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |name: &str| {
+        request
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let origin = match &config.serve_origin {
         Some(origin) => origin.trim_end_matches('/').to_owned(),
         None => {
@@ -353,8 +431,19 @@ pub(crate) fn serve_url(handler: &ServeHandler, request: &ServeRequest) -> Strin
             format!("{scheme}://{host}")
         }
     };
-    let origin = if origin.contains("://") { origin } else { format!("http://{origin}") };
-    let path = config.serve_path.clone().unwrap_or_else(|| request.uri.path().to_owned());
-    let path = if path.starts_with('/') { path } else { format!("/{path}") };
+    let origin = if origin.contains("://") {
+        origin
+    } else {
+        format!("http://{origin}")
+    };
+    let path = config
+        .serve_path
+        .clone()
+        .unwrap_or_else(|| request.uri.path().to_owned());
+    let path = if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    };
     format!("{origin}{path}")
 }

@@ -22,7 +22,11 @@ struct RegisterReply {
     error: Option<String>,
 }
 
-pub(super) async fn handle(handler: &ServeHandler, request: &ServeRequest, query: &Query) -> ServeResponse {
+pub(super) async fn handle(
+    handler: &ServeHandler,
+    request: &ServeRequest,
+    query: &Query,
+) -> ServeResponse {
     let wants_in_band = request
         .headers
         .get("x-inngest-sync-kind")
@@ -39,7 +43,7 @@ pub(super) async fn handle(handler: &ServeHandler, request: &ServeRequest, query
 fn in_band(handler: &ServeHandler, request: &ServeRequest) -> ServeResponse {
     let key = match handler.authenticate(request) {
         Ok(key) => key,
-        Err(response) => return response,
+        Err(failure) => return handler.refuse(failure),
     };
     let url = serde_json::from_slice::<InBandRequest>(&request.body)
         .ok()
@@ -50,7 +54,7 @@ fn in_band(handler: &ServeHandler, request: &ServeRequest) -> ServeResponse {
     let mut body = json!({
         "app_id": config.app_id,
         "env": config.env,
-        "framework": handler.inner.framework.unwrap_or(""),
+        "framework": handler.framework.unwrap_or(""),
         "functions": handler.function_configs(&url),
         "inspection": authenticated_body(handler),
         "platform": Value::Null,
@@ -70,7 +74,11 @@ fn in_band(handler: &ServeHandler, request: &ServeRequest) -> ServeResponse {
     response
 }
 
-async fn out_of_band(handler: &ServeHandler, request: &ServeRequest, query: &Query) -> ServeResponse {
+async fn out_of_band(
+    handler: &ServeHandler,
+    request: &ServeRequest,
+    query: &Query,
+) -> ServeResponse {
     let client = handler.client();
     let config = client.config();
     let url = serve_url(handler, request);
@@ -84,7 +92,7 @@ async fn out_of_band(handler: &ServeHandler, request: &ServeRequest, query: &Que
         "capabilities": capabilities(),
     });
     if let Value::Object(map) = &mut payload {
-        if let Some(framework) = handler.inner.framework {
+        if let Some(framework) = handler.framework {
             map.insert("framework".into(), json!(framework));
         }
         if let Some(version) = &config.app_version {
@@ -102,11 +110,19 @@ async fn out_of_band(handler: &ServeHandler, request: &ServeRequest, query: &Que
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if config.signing_key.is_none() && !config.mode.is_dev() {
-        return failure(handler, "no signing key configured: set INNGEST_SIGNING_KEY to sync with Inngest Cloud".into());
+        return failure(
+            handler,
+            "no signing key configured: set INNGEST_SIGNING_KEY to sync with Inngest Cloud".into(),
+        );
     }
     let body = match serde_json::to_vec(&payload) {
         Ok(body) => body,
-        Err(e) => return failure(handler, format!("sync payload could not be serialized: {e}")),
+        Err(e) => {
+            return failure(
+                handler,
+                format!("sync payload could not be serialized: {e}"),
+            )
+        }
     };
     let keys: Vec<Option<String>> = match (&config.signing_key, &config.signing_key_fallback) {
         (Some(primary), Some(fallback)) => vec![Some(primary.hashed()), Some(fallback.hashed())],
@@ -150,10 +166,15 @@ async fn out_of_band(handler: &ServeHandler, request: &ServeRequest, query: &Que
                 None,
             );
         }
-        let message = reply.error.unwrap_or_else(|| format!("register returned {status}: {text}"));
+        let message = reply
+            .error
+            .unwrap_or_else(|| format!("register returned {status}: {text}"));
         return failure(handler, message);
     }
-    failure(handler, format!("register refused the signing key: {last_error}"))
+    failure(
+        handler,
+        format!("register refused the signing key: {last_error}"),
+    )
 }
 
 fn failure(handler: &ServeHandler, message: String) -> ServeResponse {

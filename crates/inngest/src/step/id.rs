@@ -22,7 +22,10 @@ mod tests {
 
     #[test]
     fn pins_the_reference_vectors() {
-        assert_eq!(hash_step_id("my-step-id"), "e7d8a2f140845095749d60246ff1110c9d01d76a");
+        assert_eq!(
+            hash_step_id("my-step-id"),
+            "e7d8a2f140845095749d60246ff1110c9d01d76a"
+        );
         assert_eq!(
             hash_step_id(&occurrence_id("my-step-id", 1)),
             "f47c6228c581af870aa285200cf95ec3ac59bb6a"

@@ -79,13 +79,21 @@ impl Step {
     /// Pauses the run for `duration` (the executor resumes it; no process waits).
     pub async fn sleep(&self, id: &str, duration: Duration) {
         // A sleep's memo is always null: there is nothing to hand back or to fail on.
-        let _null = self.pause(id, Opcode::Sleep, json!({ "duration": to_time_string(duration) })).await;
+        let _null = self
+            .pause(
+                id,
+                Opcode::Sleep,
+                json!({ "duration": to_time_string(duration) }),
+            )
+            .await;
     }
 
     /// Pauses the run until `at`.
     pub async fn sleep_until(&self, id: &str, at: DateTime<Utc>) {
         let at = at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
-        let _null = self.pause(id, Opcode::Sleep, json!({ "duration": at })).await;
+        let _null = self
+            .pause(id, Opcode::Sleep, json!({ "duration": at }))
+            .await;
     }
 
     /// Waits for an event; `None` when the timeout passes first.
@@ -104,7 +112,9 @@ impl Step {
         id: &str,
         opts: WaitForSignal,
     ) -> Result<Option<D>, Error> {
-        let value = self.pause(id, Opcode::WaitForSignal, opts.to_opts()).await?;
+        let value = self
+            .pause(id, Opcode::WaitForSignal, opts.to_opts())
+            .await?;
         decode_optional(value)
     }
 
@@ -118,7 +128,9 @@ impl Step {
         if let Some(timeout) = opts.timeout {
             wire.insert("timeout".into(), json!(to_time_string(timeout)));
         }
-        let value = self.pause(id, Opcode::InvokeFunction, Value::Object(wire)).await?;
+        let value = self
+            .pause(id, Opcode::InvokeFunction, Value::Object(wire))
+            .await?;
         decode(value)
     }
 
@@ -155,7 +167,11 @@ impl Step {
 
     /// Offloads an AI inference request to Inngest, which calls the model and memoizes the
     /// answer (the `AIGateway` op).
-    pub async fn ai_infer<T: DeserializeOwned>(&self, id: &str, request: AiInfer) -> Result<T, Error> {
+    pub async fn ai_infer<T: DeserializeOwned>(
+        &self,
+        id: &str,
+        request: AiInfer,
+    ) -> Result<T, Error> {
         let value = self.pause(id, Opcode::AIGateway, request.to_opts()).await?;
         decode(value)
     }
@@ -163,8 +179,14 @@ impl Step {
     /// Races two step futures; the first to complete (in the order the executor recorded) wins
     /// and the other is dropped. New steps of both are reported with `parallelMode: "race"`.
     pub async fn race<A: Future, B: Future>(&self, a: A, b: B) -> Either<A::Output, B::Output> {
-        let a = RaceMember { state: &self.state, inner: Box::pin(a) };
-        let b = RaceMember { state: &self.state, inner: Box::pin(b) };
+        let a = RaceMember {
+            state: &self.state,
+            inner: Box::pin(a),
+        };
+        let b = RaceMember {
+            state: &self.state,
+            inner: Box::pin(b),
+        };
         match futures::future::select(a, b).await {
             Either::Left((out, _)) => Either::Left(out),
             Either::Right((out, _)) => Either::Right(out),
@@ -191,7 +213,11 @@ impl Step {
     }
 
     async fn memoized<T: DeserializeOwned>(&self, hash: String) -> Result<T, Error> {
-        let memo = TurnWait { state: &self.state, hash: Some(hash) }.await;
+        let memo = TurnWait {
+            state: &self.state,
+            hash: Some(hash),
+        }
+        .await;
         match memo {
             Memo::Data(mut value) => {
                 self.state.middleware.transform_memoized(&mut value)?;
@@ -215,17 +241,27 @@ impl Step {
         let result = AssertUnwindSafe(work).catch_unwind().instrument(span).await;
         let outcome = match result {
             Ok(Ok(value)) => match serde_json::to_value(&value) {
-                Ok(mut data) => match self.state.middleware.transform_step_output(&step.name, &mut data) {
+                Ok(mut data) => match self
+                    .state
+                    .middleware
+                    .transform_step_output(&step.name, &mut data)
+                {
                     Ok(()) => StepOutcome::Ran { step, data },
                     Err(error) => StepOutcome::Failed { step, error },
                 },
                 Err(e) => StepOutcome::Failed {
                     step,
-                    error: Error::named("SerializationError", format!("step output is not JSON: {e}")),
+                    error: Error::named(
+                        "SerializationError",
+                        format!("step output is not JSON: {e}"),
+                    ),
                 },
             },
             Ok(Err(error)) => StepOutcome::Failed { step, error },
-            Err(panic) => StepOutcome::Failed { step, error: crate::execution::panic_error(panic) },
+            Err(panic) => StepOutcome::Failed {
+                step,
+                error: crate::execution::panic_error(panic),
+            },
         };
         self.state.record(outcome);
         std::future::pending().await
@@ -234,7 +270,10 @@ impl Step {
 
 fn decode<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
     serde_json::from_value(value).map_err(|e| {
-        Error::named("DeserializationError", format!("memoized step data does not match the expected type: {e}"))
+        Error::named(
+            "DeserializationError",
+            format!("memoized step data does not match the expected type: {e}"),
+        )
     })
 }
 

@@ -20,7 +20,11 @@ pub struct WaitForEvent {
 impl WaitForEvent {
     /// Waits up to `timeout` for `event`.
     pub fn new(event: impl Into<String>, timeout: Duration) -> Self {
-        Self { event: event.into(), timeout, if_expr: None }
+        Self {
+            event: event.into(),
+            timeout,
+            if_expr: None,
+        }
     }
 
     /// Only events matching this CEL expression, e.g. `async.data.id == event.data.id`.
@@ -63,7 +67,11 @@ pub struct WaitForSignal {
 impl WaitForSignal {
     /// Waits up to `timeout` for `signal`.
     pub fn new(signal: impl Into<String>, timeout: Duration) -> Self {
-        Self { signal: signal.into(), timeout, conflict: None }
+        Self {
+            signal: signal.into(),
+            timeout,
+            conflict: None,
+        }
     }
 
     /// Sets conflict handling.
@@ -101,7 +109,11 @@ pub struct Invoke {
 impl Invoke {
     /// Invokes the function with full id `function_id` with `data`.
     pub fn new(function_id: impl Into<String>, data: Value) -> Self {
-        Self { function_id: function_id.into(), data, timeout: None }
+        Self {
+            function_id: function_id.into(),
+            data,
+            timeout: None,
+        }
     }
 
     /// Fails the step after `timeout`.

@@ -66,11 +66,19 @@ pub(crate) enum Lookup {
 }
 
 impl RunState {
-    pub fn new(steps: HashMap<String, Value>, stack: Vec<String>, middleware: MiddlewareStack) -> Arc<Self> {
+    pub fn new(
+        steps: HashMap<String, Value>,
+        stack: Vec<String>,
+        middleware: MiddlewareStack,
+    ) -> Arc<Self> {
         let mut memo: HashMap<String, MemoSlot> = steps
             .into_iter()
             .map(|(hash, value)| {
-                let slot = MemoSlot { memo: Some(Memo::from_wire(value)), position: None, abandoned: false };
+                let slot = MemoSlot {
+                    memo: Some(Memo::from_wire(value)),
+                    position: None,
+                    abandoned: false,
+                };
                 (hash, slot)
             })
             .collect();
@@ -92,13 +100,18 @@ impl RunState {
             race_depth: 0,
         };
         inner.advance_cursor();
-        Arc::new(Self { inner: Mutex::new(inner), middleware })
+        Arc::new(Self {
+            inner: Mutex::new(inner),
+            middleware,
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic in user code never happens while this lock is held, so poisoning is not expected;
         // recover the guard anyway rather than propagating a second panic.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Hashes the user's id (suffixing repeats) and tells whether it is memoized.
