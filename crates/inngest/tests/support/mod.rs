@@ -13,11 +13,15 @@ use inngest::signing::SigningKey;
 use inngest::{Function, Inngest, ServeHandler};
 use serde_json::{json, Value};
 
-pub const KEY: &str = "signkey-test-8ee2262a15e8d3c42d6a840db7af3de2aab08ef632b32a37a687f24b34dba3ff";
-pub const FALLBACK_KEY: &str = "signkey-test-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+pub const KEY: &str =
+    "signkey-test-8ee2262a15e8d3c42d6a840db7af3de2aab08ef632b32a37a687f24b34dba3ff";
+pub const FALLBACK_KEY: &str =
+    "signkey-test-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 pub async fn listen(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
     format!("http://{addr}")
@@ -44,7 +48,11 @@ impl Reply {
 
     /// The single op of a 206.
     pub fn op(&self) -> &Value {
-        assert_eq!(self.status, 206, "expected 206, got {} {}", self.status, self.body);
+        assert_eq!(
+            self.status, 206,
+            "expected 206, got {} {}",
+            self.status, self.body
+        );
         let ops = self.body.as_array().expect("206 body is an array");
         assert_eq!(ops.len(), 1, "expected one op: {}", self.body);
         &ops[0]
@@ -52,8 +60,14 @@ impl Reply {
 }
 
 pub async fn spawn_app(client: Inngest, functions: Vec<Function>) -> App {
-    let router: Router = ServeHandler::new(client, functions).expect("handler").into_router();
-    App { url: listen(router).await, http: reqwest::Client::new(), key: SigningKey::new(KEY) }
+    let router: Router = ServeHandler::new(client, functions)
+        .expect("handler")
+        .into_router();
+    App {
+        url: listen(router).await,
+        http: reqwest::Client::new(),
+        key: SigningKey::new(KEY),
+    }
 }
 
 impl App {
@@ -64,7 +78,10 @@ impl App {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> Reply {
-        let mut request = self.http.request(method, format!("{}{}", self.url, path_and_query)).body(body);
+        let mut request = self
+            .http
+            .request(method, format!("{}{}", self.url, path_and_query))
+            .body(body);
         for (name, value) in headers {
             request = request.header(*name, value);
         }
@@ -73,7 +90,12 @@ impl App {
         let headers = response.headers().clone();
         let raw = response.bytes().await.expect("body").to_vec();
         let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-        Reply { status, headers, raw, body }
+        Reply {
+            status,
+            headers,
+            raw,
+            body,
+        }
     }
 
     pub fn sign(&self, body: &[u8]) -> String {
@@ -87,7 +109,10 @@ impl App {
         self.send(
             reqwest::Method::POST,
             &format!("/api/inngest?fnId={fn_id}&stepId={step_id}"),
-            &[("x-inngest-signature", signature), ("content-type", "application/json".into())],
+            &[
+                ("x-inngest-signature", signature),
+                ("content-type", "application/json".into()),
+            ],
             raw,
         )
         .await
@@ -95,7 +120,9 @@ impl App {
 
     /// Checks the response signature against the exact body.
     pub fn assert_signed(&self, reply: &Reply) {
-        let header = reply.header("x-inngest-signature").expect("signed response");
+        let header = reply
+            .header("x-inngest-signature")
+            .expect("signed response");
         self.key
             .verify(header, &reply.raw, chrono::Utc::now().timestamp())
             .expect("response signature verifies");
@@ -168,11 +195,17 @@ impl StandIn {
 
     pub fn requests(&self, path_prefix: &str) -> Vec<Recorded> {
         let all = self.recorded.lock().expect("lock").clone();
-        all.into_iter().filter(|r| r.path.starts_with(path_prefix)).collect()
+        all.into_iter()
+            .filter(|r| r.path.starts_with(path_prefix))
+            .collect()
     }
 
     fn record(&self, path: String, headers: HeaderMap, body: Value) {
-        self.recorded.lock().expect("lock").push(Recorded { path, headers, body });
+        self.recorded.lock().expect("lock").push(Recorded {
+            path,
+            headers,
+            body,
+        });
     }
 }
 
@@ -183,12 +216,20 @@ async fn register(
     Json(body): Json<Value>,
 ) -> (StatusCode, Json<Value>) {
     stand_in.record(uri.to_string(), headers, body);
-    let status = stand_in.register_statuses.lock().expect("lock").pop_front().unwrap_or(200);
+    let status = stand_in
+        .register_statuses
+        .lock()
+        .expect("lock")
+        .pop_front()
+        .unwrap_or(200);
     let code = StatusCode::from_u16(status).expect("status");
     if code.is_success() {
         (code, Json(json!({"ok": true, "modified": true})))
     } else {
-        (code, Json(json!({"error": format!("refused with {status}")})))
+        (
+            code,
+            Json(json!({"error": format!("refused with {status}")})),
+        )
     }
 }
 
@@ -199,19 +240,32 @@ async fn events(
     Json(body): Json<Value>,
 ) -> (StatusCode, Json<Value>) {
     stand_in.record(format!("/e/{key}"), headers, body.clone());
-    let status = stand_in.event_statuses.lock().expect("lock").pop_front().unwrap_or(200);
+    let status = stand_in
+        .event_statuses
+        .lock()
+        .expect("lock")
+        .pop_front()
+        .unwrap_or(200);
     let code = StatusCode::from_u16(status).expect("status");
     let count = body.as_array().map_or(1, Vec::len);
     let ids: Vec<String> = (0..count).map(|i| format!("evt-{i}")).collect();
     (code, Json(json!({"ids": ids, "status": status})))
 }
 
-async fn batch(State(stand_in): State<StandIn>, Path(id): Path<String>, headers: HeaderMap) -> Json<Value> {
+async fn batch(
+    State(stand_in): State<StandIn>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Json<Value> {
     stand_in.record(format!("/v0/runs/{id}/batch"), headers, Value::Null);
     Json(stand_in.run_batch.lock().expect("lock").clone())
 }
 
-async fn actions(State(stand_in): State<StandIn>, Path(id): Path<String>, headers: HeaderMap) -> Json<Value> {
+async fn actions(
+    State(stand_in): State<StandIn>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Json<Value> {
     stand_in.record(format!("/v0/runs/{id}/actions"), headers, Value::Null);
     Json(stand_in.run_actions.lock().expect("lock").clone())
 }
