@@ -219,6 +219,11 @@ impl Config {
     pub fn event_api_origin(&self) -> &str {
         &self.event_api_origin
     }
+
+    /// The signing key, when one is set.
+    pub fn signing_key(&self) -> Option<&SigningKey> {
+        self.signing_key.as_ref()
+    }
 }
 
 #[cfg(test)]

@@ -601,7 +601,7 @@ async fn send_event_step_sends_once_with_an_id_seed() {
     assert_eq!(
         *reply.op(),
         json!({"id": hash("send-followup"), "op": "StepRun", "name": "send-followup", "displayName": "send-followup",
-               "data": {"ids": ["evt-0"]}})
+               "opts": {"type": "step.sendEvent"}, "data": {"ids": ["evt-0"]}})
     );
     let sends = stand_in.requests("/e/test-event-key");
     assert_eq!(sends.len(), 1);
@@ -880,7 +880,7 @@ async fn trust_probe_and_other_methods() {
     let unknown = app.call("app-nope", "step", &run("nope", json!({}))).await;
     assert_eq!(
         (unknown.status, unknown.header("x-inngest-no-retry")),
-        (404, Some("true"))
+        (410, Some("true"))
     );
     let raw = b"{not json".to_vec();
     let invalid = app

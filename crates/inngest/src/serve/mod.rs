@@ -208,7 +208,8 @@ impl ServeHandler {
         let fn_id = query.get("fnId").unwrap_or_default();
         let Some(function) = self.inner.functions.get(fn_id) else {
             let body = json!({"name": "FunctionNotFound", "message": format!("no function with id `{fn_id}` is served here")});
-            return self.error_reply(StatusCode::NOT_FOUND, &body, true, None, key);
+            // 410 like the Go SDK: a 404 would say the serve endpoint itself is missing.
+            return self.error_reply(StatusCode::GONE, &body, true, None, key);
         };
         let mut call: CallRequest = match serde_json::from_slice(&request.body) {
             Ok(call) => call,

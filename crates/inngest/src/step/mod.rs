@@ -199,7 +199,7 @@ impl Step {
         match self.state.lookup(id) {
             Lookup::Memoized { hash } => self.memoized(hash).await,
             Lookup::New { hash } => {
-                self.state.found(FoundStep {
+                let _recorded = self.state.found(FoundStep {
                     hash,
                     name: id.to_owned(),
                     display_name: id.to_owned(),
@@ -234,7 +234,7 @@ impl Step {
         step: FoundStep,
         work: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        self.state.found(step.clone());
+        let step = self.state.found(step);
         poll_fn(|cx| self.state.poll_chosen(&step.hash, cx)).await;
         self.state.middleware.before_step(&step.name);
         let span = tracing::info_span!("step", step.id = %step.name, step.hash = %step.hash);

@@ -176,8 +176,9 @@ impl RunState {
         inner.wake_waiting();
     }
 
-    /// Records a new step. Returns whether it is in a race.
-    pub fn found(&self, mut step: FoundStep) {
+    /// Records a new step and returns it as recorded (marked `parallelMode: "race"` when found
+    /// inside a race), so that the op reported after running it carries the same options.
+    pub fn found(&self, mut step: FoundStep) -> FoundStep {
         let mut inner = self.lock();
         if inner.race_depth > 0 {
             let opts = step.opts.get_or_insert_with(|| serde_json::json!({}));
@@ -185,7 +186,8 @@ impl RunState {
                 map.insert("parallelMode".into(), Value::from("race"));
             }
         }
-        inner.found.push(step);
+        inner.found.push(step.clone());
+        step
     }
 
     /// Polls whether `hash` was chosen to execute; parks otherwise.
