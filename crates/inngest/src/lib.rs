@@ -38,6 +38,7 @@ pub mod error;
 pub mod event;
 mod execution;
 pub mod function;
+mod hex;
 pub mod middleware;
 pub mod protocol;
 pub mod serve;

@@ -1,8 +1,7 @@
 //! Wire types of the serve protocol: the executor's call request and the ops the SDK reports.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::ErrorBody;
@@ -16,9 +15,9 @@ pub struct CallRequest {
     /// All events of a batch (the triggering event alone otherwise).
     #[serde(default)]
     pub events: Vec<Value>,
-    /// Memoized step results by hashed step id.
-    #[serde(default)]
-    pub steps: HashMap<String, Value>,
+    /// Memoized step results by hashed step id, kept unparsed until a step consumes them.
+    #[serde(default, deserialize_with = "memo_entries")]
+    pub steps: Vec<(String, Box<RawValue>)>,
     /// Run context.
     #[serde(default)]
     pub ctx: CallContext,
@@ -73,41 +72,88 @@ pub struct CallStack {
     pub current: usize,
 }
 
-/// A memoized step outcome.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Memo {
-    /// The step's output (null for sleeps, an event or null for waits, ...).
-    Data(Value),
+/// Reads the `steps` object as a list (no hashing while parsing: the run state indexes it once).
+fn memo_entries<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<(String, Box<RawValue>)>, D::Error> {
+    struct Entries;
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = Vec<(String, Box<RawValue>)>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object of memoized steps")
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(16));
+            while let Some(entry) = map.next_entry()? {
+                entries.push(entry);
+            }
+            Ok(entries)
+        }
+    }
+    deserializer.deserialize_any(Entries)
+}
+
+/// A memoized step outcome, borrowed from the raw `steps` entry.
+#[derive(Debug, Clone)]
+pub enum Memo<'a> {
+    /// The step's output (null for sleeps, an event or null for waits, ...), as raw JSON.
+    Data(&'a RawValue),
+    /// The step completed with no data (`null`).
+    Null,
     /// The step failed for good.
     Error(ErrorBody),
 }
 
-impl Memo {
+/// The `{"data": …}` / `{"error": …}` envelope of a `steps` entry; anything else is a raw value.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
+    #[serde(default)]
+    error: Option<Value>,
+    #[serde(default, borrow, rename = "input")]
+    _input: Option<&'a RawValue>,
+}
+
+impl<'a> Memo<'a> {
     /// Reads a `steps` entry: `{"data": …}`, `{"error": …}`, `null` or a raw value such as an event.
-    pub fn from_wire(value: Value) -> Memo {
-        if let Value::Object(map) = &value {
-            let envelope_only = map
-                .keys()
-                .all(|k| matches!(k.as_str(), "data" | "error" | "input"));
-            if envelope_only {
-                if let Some(error) = map.get("error").filter(|e| !e.is_null()) {
-                    let body =
-                        serde_json::from_value(error.clone()).unwrap_or_else(|_| ErrorBody {
-                            name: "Error".into(),
-                            message: error.to_string(),
-                            stack: None,
-                        });
-                    return Memo::Error(body);
-                }
-                if map.contains_key("data") {
-                    let Value::Object(mut map) = value else {
-                        unreachable!("matched as an object above")
-                    };
-                    return Memo::Data(map.remove("data").unwrap_or(Value::Null));
-                }
+    pub fn from_wire(raw: &'a RawValue) -> Memo<'a> {
+        match serde_json::from_str::<Envelope<'a>>(raw.get()) {
+            Ok(Envelope {
+                error: Some(error), ..
+            }) if !error.is_null() => {
+                let body = serde_json::from_value(error.clone()).unwrap_or_else(|_| ErrorBody {
+                    name: "Error".into(),
+                    message: error.to_string(),
+                    stack: None,
+                });
+                Memo::Error(body)
             }
+            Ok(Envelope {
+                data: Some(data), ..
+            }) => Memo::Data(data),
+            Ok(_) => Memo::Null,
+            Err(_) => Memo::Data(raw),
         }
-        Memo::Data(value)
+    }
+
+    /// The JSON text of the data (`null` for [`Memo::Null`]); `None` for an error.
+    pub fn data_json(&self) -> Option<&str> {
+        match self {
+            Memo::Data(raw) => Some(raw.get()),
+            Memo::Null => Some("null"),
+            Memo::Error(_) => None,
+        }
     }
 }
 
@@ -193,15 +239,24 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn read(value: Value) -> Result<Value, ErrorBody> {
+        let raw = serde_json::value::to_raw_value(&value).unwrap();
+        match Memo::from_wire(&raw) {
+            Memo::Error(body) => Err(body),
+            data => Ok(serde_json::from_str(data.data_json().unwrap()).unwrap()),
+        }
+    }
+
     #[test]
     fn memo_unwraps_envelopes_and_keeps_raw_values() {
-        assert_eq!(Memo::from_wire(json!({"data": 5})), Memo::Data(json!(5)));
-        assert_eq!(Memo::from_wire(Value::Null), Memo::Data(Value::Null));
+        assert_eq!(read(json!({"data": 5})), Ok(json!(5)));
+        assert_eq!(read(json!({"data": null})), Ok(Value::Null));
+        assert_eq!(read(Value::Null), Ok(Value::Null));
         let event = json!({"name": "a/b", "data": {"x": 1}, "id": "1", "ts": 1});
-        assert_eq!(Memo::from_wire(event.clone()), Memo::Data(event));
+        assert_eq!(read(event.clone()), Ok(event));
         assert_eq!(
-            Memo::from_wire(json!({"error": {"name": "Error", "message": "boom"}})),
-            Memo::Error(ErrorBody {
+            read(json!({"error": {"name": "Error", "message": "boom"}})),
+            Err(ErrorBody {
                 name: "Error".into(),
                 message: "boom".into(),
                 stack: None

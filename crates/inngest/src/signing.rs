@@ -74,7 +74,7 @@ impl SigningKey {
     /// The `X-Inngest-Signature` value for `body` at `timestamp` (unix seconds).
     pub fn sign(&self, body: &[u8], timestamp: i64) -> String {
         let digest = self.mac(body, timestamp).finalize().into_bytes();
-        format!("t={timestamp}&s={}", hex::encode(digest))
+        format!("t={timestamp}&s={}", crate::hex::encode(digest))
     }
 
     /// Checks a signature header against `body`, in constant time, rejecting timestamps more than
@@ -100,7 +100,7 @@ impl SigningKey {
             Ok(bytes) => Sha256::digest(bytes),
             Err(_) => Sha256::digest(secret.as_bytes()),
         };
-        format!("{}{}", self.prefix(), hex::encode(digest))
+        format!("{}{}", self.prefix(), crate::hex::encode(digest))
     }
 }
 
@@ -153,7 +153,7 @@ pub fn verify_with_fallback<'k>(
 
 /// Hex SHA-256 of a raw event key, as shown by authenticated introspection.
 pub fn hash_event_key(event_key: &str) -> String {
-    hex::encode(Sha256::digest(event_key.as_bytes()))
+    crate::hex::encode(Sha256::digest(event_key.as_bytes()))
 }
 
 #[cfg(test)]

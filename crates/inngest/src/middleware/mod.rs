@@ -51,6 +51,10 @@ impl MiddlewareStack {
         Self(layers.into())
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub(crate) fn transform_input(
         &self,
         event: &mut Value,

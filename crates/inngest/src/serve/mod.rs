@@ -298,6 +298,11 @@ impl ServeHandler {
             serde_json::from_value(events?).map_err(|e| format!("batch: {e}"))?;
         let steps: HashMap<String, Value> =
             serde_json::from_value(actions?).map_err(|e| format!("actions: {e}"))?;
+        let steps = steps
+            .into_iter()
+            .map(|(hash, value)| serde_json::value::to_raw_value(&value).map(|raw| (hash, raw)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("actions: {e}"))?;
         if let Some(first) = events.first() {
             call.event = first.clone();
         }

@@ -4,7 +4,7 @@ use sha1::{Digest, Sha1};
 
 /// Hashes an (already suffixed) step id.
 pub fn hash_step_id(id: &str) -> String {
-    hex::encode(Sha1::digest(id.as_bytes()))
+    crate::hex::encode(Sha1::digest(id.as_bytes()))
 }
 
 /// The id as hashed for its `occurrence`-th use (0-based): `id`, `id:1`, `id:2`, …

@@ -18,6 +18,7 @@ use futures::future::Either;
 use futures::FutureExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tracing::Instrument;
 
@@ -60,7 +61,7 @@ impl Step {
         Fut: Future<Output = Result<T, E>>,
     {
         match self.state.lookup(id) {
-            Lookup::Memoized { hash } => self.memoized(hash).await,
+            Lookup::Memoized { slot } => self.memoized(slot).await,
             Lookup::New { hash } => {
                 let step = FoundStep {
                     hash,
@@ -141,7 +142,7 @@ impl Step {
         events: Vec<Event<D>>,
     ) -> Result<SendEventResult, Error> {
         match self.state.lookup(id) {
-            Lookup::Memoized { hash } => self.memoized(hash).await,
+            Lookup::Memoized { slot } => self.memoized(slot).await,
             Lookup::New { hash } => {
                 let step = FoundStep {
                     hash,
@@ -197,7 +198,7 @@ impl Step {
     /// or reports it and parks.
     async fn pause(&self, id: &str, op: Opcode, opts: Value) -> Result<Value, Error> {
         match self.state.lookup(id) {
-            Lookup::Memoized { hash } => self.memoized(hash).await,
+            Lookup::Memoized { slot } => self.memoized(slot).await,
             Lookup::New { hash } => {
                 let _recorded = self.state.found(FoundStep {
                     hash,
@@ -212,19 +213,28 @@ impl Step {
         }
     }
 
-    async fn memoized<T: DeserializeOwned>(&self, hash: String) -> Result<T, Error> {
-        let memo = TurnWait {
+    async fn memoized<T: DeserializeOwned>(&self, slot: usize) -> Result<T, Error> {
+        let raw = TurnWait {
             state: &self.state,
-            hash: Some(hash),
+            slot: Some(slot),
         }
         .await;
-        match memo {
-            Memo::Data(mut value) => {
-                self.state.middleware.transform_memoized(&mut value)?;
-                decode(value)
-            }
-            Memo::Error(body) => Err(Error::from_failed_step(body)),
+        let memo = raw.as_deref().map_or(Memo::Null, Memo::from_wire);
+        let json = match memo.data_json() {
+            Some(json) => json,
+            None => match memo {
+                Memo::Error(body) => return Err(Error::from_failed_step(body)),
+                _ => "null",
+            },
+        };
+        // Without middleware the raw JSON decodes straight into `T`; with it, the hooks see the
+        // value first (e.g. to decrypt it).
+        if self.state.middleware.is_empty() {
+            return serde_json::from_str(json).map_err(decode_error);
         }
+        let mut value: Value = serde_json::from_str(json).map_err(decode_error)?;
+        self.state.middleware.transform_memoized(&mut value)?;
+        decode(value)
     }
 
     /// Registers a runnable step; if the driver chooses it, runs it, records the outcome and
@@ -269,12 +279,14 @@ impl Step {
 }
 
 fn decode<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
-    serde_json::from_value(value).map_err(|e| {
-        Error::named(
-            "DeserializationError",
-            format!("memoized step data does not match the expected type: {e}"),
-        )
-    })
+    serde_json::from_value(value).map_err(decode_error)
+}
+
+fn decode_error(error: serde_json::Error) -> Error {
+    Error::named(
+        "DeserializationError",
+        format!("memoized step data does not match the expected type: {error}"),
+    )
 }
 
 fn decode_optional<T: DeserializeOwned>(value: Value) -> Result<Option<T>, Error> {
@@ -288,19 +300,19 @@ fn decode_optional<T: DeserializeOwned>(value: Value) -> Result<Option<T>, Error
 /// Resolves a memoized step in stack order; tells the state if dropped before its turn.
 struct TurnWait<'a> {
     state: &'a RunState,
-    hash: Option<String>,
+    slot: Option<usize>,
 }
 
 impl Future for TurnWait<'_> {
-    type Output = Memo;
+    type Output = Option<Box<RawValue>>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Memo> {
-        let Some(hash) = self.hash.as_deref() else {
-            return Poll::Ready(Memo::Data(Value::Null));
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(slot) = self.slot else {
+            return Poll::Ready(None);
         };
-        match self.state.poll_turn(hash, cx) {
+        match self.state.poll_turn(slot, cx) {
             Poll::Ready(memo) => {
-                self.hash = None;
+                self.slot = None;
                 Poll::Ready(memo)
             }
             Poll::Pending => Poll::Pending,
@@ -310,8 +322,8 @@ impl Future for TurnWait<'_> {
 
 impl Drop for TurnWait<'_> {
     fn drop(&mut self) {
-        if let Some(hash) = self.hash.take() {
-            self.state.abandon(&hash);
+        if let Some(slot) = self.slot.take() {
+            self.state.abandon(slot);
         }
     }
 }

@@ -1,15 +1,16 @@
 //! Per-request run state shared by the step handle and the driver: the memo, stack-order
 //! resolution, the steps found this request and the one step chosen to execute.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use rustc_hash::FxHashMap;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::id::{hash_step_id, occurrence_id};
 use crate::middleware::MiddlewareStack;
-use crate::protocol::{Memo, Opcode};
+use crate::protocol::Opcode;
 use crate::Error;
 
 /// A step found this request that the executor has not seen complete.
@@ -32,17 +33,26 @@ pub(crate) enum StepOutcome {
     Failed { step: FoundStep, error: Error },
 }
 
+/// A memoized step result, parsed only when the step consumes it.
 struct MemoSlot {
-    memo: Option<Memo>,
+    raw: Option<Box<RawValue>>,
     position: Option<usize>,
     abandoned: bool,
 }
 
+impl MemoSlot {
+    fn pending(&self) -> bool {
+        self.raw.is_some() && !self.abandoned
+    }
+}
+
 struct Inner {
-    memo: HashMap<String, MemoSlot>,
-    stack: Vec<String>,
+    index: FxHashMap<String, usize>,
+    slots: Vec<MemoSlot>,
+    /// Slot of each stack position (`None` for a stack entry without a memo).
+    stack: Vec<Option<usize>>,
     cursor: usize,
-    occurrences: HashMap<String, u32>,
+    occurrences: FxHashMap<String, u32>,
     found: Vec<FoundStep>,
     waiting: Vec<Waker>,
     chosen: Option<String>,
@@ -60,38 +70,45 @@ pub(crate) struct RunState {
 /// How a step id resolved.
 pub(crate) enum Lookup {
     /// The step completed earlier: wait for its turn in stack order, then take the memo.
-    Memoized { hash: String },
+    Memoized { slot: usize },
     /// The step is new this request.
     New { hash: String },
 }
 
 impl RunState {
     pub fn new(
-        steps: HashMap<String, Value>,
+        steps: Vec<(String, Box<RawValue>)>,
         stack: Vec<String>,
         middleware: MiddlewareStack,
     ) -> Arc<Self> {
-        let mut memo: HashMap<String, MemoSlot> = steps
-            .into_iter()
-            .map(|(hash, value)| {
-                let slot = MemoSlot {
-                    memo: Some(Memo::from_wire(value)),
-                    position: None,
-                    abandoned: false,
-                };
-                (hash, slot)
+        let mut index = FxHashMap::with_capacity_and_hasher(steps.len(), Default::default());
+        let mut slots = Vec::with_capacity(steps.len());
+        for (hash, raw) in steps {
+            index.insert(hash, slots.len());
+            slots.push(MemoSlot {
+                raw: Some(raw),
+                position: None,
+                abandoned: false,
+            });
+        }
+        let stack = stack
+            .iter()
+            .enumerate()
+            .map(|(position, hash)| {
+                let slot = index.get(hash).copied();
+                if let Some(slot) = slot {
+                    slots[slot].position.get_or_insert(position);
+                }
+                slot
             })
             .collect();
-        for (position, hash) in stack.iter().enumerate() {
-            if let Some(slot) = memo.get_mut(hash) {
-                slot.position.get_or_insert(position);
-            }
-        }
+        let slots_len = slots.len();
         let mut inner = Inner {
-            memo,
+            index,
+            slots,
             stack,
             cursor: 0,
-            occurrences: HashMap::new(),
+            occurrences: FxHashMap::with_capacity_and_hasher(slots_len + 1, Default::default()),
             found: Vec::new(),
             waiting: Vec::new(),
             chosen: None,
@@ -132,45 +149,35 @@ impl RunState {
         } else {
             hash_step_id(&occurrence_id(id, occurrence))
         };
-        if inner.memo.contains_key(&hash) {
-            Lookup::Memoized { hash }
-        } else {
-            Lookup::New { hash }
+        match inner.index.get(&hash) {
+            Some(&slot) => Lookup::Memoized { slot },
+            None => Lookup::New { hash },
         }
     }
 
-    /// Takes the memo of `hash` once every step that completed before it has been consumed.
-    pub fn poll_turn(&self, hash: &str, cx: &mut Context<'_>) -> Poll<Memo> {
+    /// Takes the raw memo of `slot` once every step that completed before it has been consumed.
+    pub fn poll_turn(&self, slot: usize, cx: &mut Context<'_>) -> Poll<Option<Box<RawValue>>> {
         let mut inner = self.lock();
-        let Some(slot) = inner.memo.get(hash) else {
-            return Poll::Ready(Memo::Data(Value::Null));
-        };
-        let my_turn = match slot.position {
-            None => true,
-            Some(position) => position <= inner.cursor,
-        };
+        let my_turn = inner.slots[slot]
+            .position
+            .is_none_or(|position| position <= inner.cursor);
         if !my_turn {
             inner.waiting.push(cx.waker().clone());
             return Poll::Pending;
         }
-        let memo = inner
-            .memo
-            .get_mut(hash)
-            .and_then(|slot| slot.memo.take())
-            .unwrap_or(Memo::Data(Value::Null));
+        let raw = inner.slots[slot].raw.take();
         inner.advance_cursor();
         inner.wake_waiting();
-        Poll::Ready(memo)
+        drop(inner);
+        Poll::Ready(raw)
     }
 
     /// A memoized step future was dropped before its turn (e.g. the loser of a race): let later
     /// steps through.
-    pub fn abandon(&self, hash: &str) {
+    pub fn abandon(&self, slot: usize) {
         let mut inner = self.lock();
-        if let Some(slot) = inner.memo.get_mut(hash) {
-            if slot.memo.is_some() {
-                slot.abandoned = true;
-            }
+        if inner.slots[slot].raw.is_some() {
+            inner.slots[slot].abandoned = true;
         }
         inner.advance_cursor();
         inner.wake_waiting();
@@ -251,17 +258,20 @@ impl RunState {
         if inner.waiting.is_empty() {
             return false;
         }
+        let cursor = inner.cursor;
         let next_waiting = inner
-            .memo
-            .values()
-            .filter(|slot| slot.memo.is_some() && !slot.abandoned)
+            .slots
+            .iter()
+            .filter(|slot| slot.pending())
             .filter_map(|slot| slot.position)
-            .filter(|&position| position > inner.cursor)
+            .filter(|&position| position > cursor)
             .min();
         match next_waiting {
             Some(position) => {
-                let skipped = inner.stack.get(inner.cursor).cloned().unwrap_or_default();
-                tracing::warn!(step = %skipped, "memoized step not reached by the code; skipping it");
+                tracing::warn!(
+                    skipped = position - cursor,
+                    "memoized steps not reached by the code; skipping them"
+                );
                 inner.cursor = position;
                 inner.wake_waiting();
                 true
@@ -273,12 +283,8 @@ impl RunState {
 
 impl Inner {
     fn advance_cursor(&mut self) {
-        while let Some(hash) = self.stack.get(self.cursor) {
-            let pending = self
-                .memo
-                .get(hash)
-                .is_some_and(|slot| slot.memo.is_some() && !slot.abandoned);
-            if pending {
+        while let Some(entry) = self.stack.get(self.cursor) {
+            if entry.is_some_and(|slot| self.slots[slot].pending()) {
                 break;
             }
             self.cursor += 1;
