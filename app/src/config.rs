@@ -1,0 +1,171 @@
+//! Typed server settings, read once from the environment at start-up.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+/// Where the server listens unless `HOST`/`PORT` say otherwise.
+const DEFAULT_HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const DEFAULT_PORT: u16 = 3000;
+/// Where `cargo run -p xtask -- build` writes the client bundle, relative to the workspace root.
+const DEFAULT_SITE_ROOT: &str = "target/site";
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `HOST` and `PORT`. Port 0 asks the OS for a free port (tests do this).
+    pub bind_address: SocketAddr,
+    /// `APP_URL`: the origin customers reach the store at, when it is not the bound address
+    /// (behind a proxy or on a deployed host).
+    pub app_url: Option<AppUrl>,
+    /// `SITE_ROOT`: the directory holding the compiled client bundle and static assets.
+    pub site_root: PathBuf,
+}
+
+/// A public origin such as `https://swag.example.com`: http(s), no path, kept without the
+/// trailing slash so paths can be appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppUrl(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{key}={value:?} is not valid: {reason}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads the settings through `lookup`, which maps a variable name to its value. An empty
+    /// value counts as unset, as it does in most `.env` tooling.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |key: &str| lookup(key).filter(|value| !value.trim().is_empty());
+
+        let host = match get("HOST") {
+            Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
+                key: "HOST",
+                value,
+                reason: "expected an IP address such as 127.0.0.1 or 0.0.0.0",
+            })?,
+            None => DEFAULT_HOST,
+        };
+        let port = match get("PORT") {
+            Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
+                key: "PORT",
+                value,
+                reason: "expected a port number from 0 to 65535",
+            })?,
+            None => DEFAULT_PORT,
+        };
+        let app_url = get("APP_URL").map(AppUrl::parse).transpose()?;
+        let site_root = get("SITE_ROOT").map_or_else(|| DEFAULT_SITE_ROOT.into(), PathBuf::from);
+
+        Ok(Self {
+            bind_address: SocketAddr::new(host, port),
+            app_url,
+            site_root,
+        })
+    }
+}
+
+impl AppUrl {
+    pub fn parse(value: String) -> Result<Self, ConfigError> {
+        let invalid = |value| ConfigError::Invalid {
+            key: "APP_URL",
+            value,
+            reason: "expected an http(s) origin such as https://swag.example.com",
+        };
+        let Ok(url) = url::Url::parse(value.trim()) else {
+            return Err(invalid(value));
+        };
+        let is_origin = matches!(url.scheme(), "http" | "https")
+            && url.has_host()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none();
+        if !is_origin {
+            return Err(invalid(value));
+        }
+        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect();
+        Settings::from_lookup(|key| vars.get(key).cloned())
+    }
+
+    #[test]
+    fn defaults_to_localhost_3000_and_the_workspace_site_dir() {
+        let settings = settings(&[]).expect("defaults are valid");
+        assert_eq!(settings.bind_address, "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(settings.app_url, None);
+        assert_eq!(settings.site_root, PathBuf::from("target/site"));
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let settings = settings(&[
+            ("HOST", "0.0.0.0"),
+            ("PORT", "8080"),
+            ("APP_URL", "https://swag.example.com/"),
+            ("SITE_ROOT", "/srv/site"),
+        ])
+        .expect("valid settings");
+        assert_eq!(settings.bind_address, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(
+            settings.app_url.as_ref().map(AppUrl::as_str),
+            Some("https://swag.example.com")
+        );
+        assert_eq!(settings.site_root, PathBuf::from("/srv/site"));
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let settings = settings(&[("PORT", ""), ("APP_URL", " ")]).expect("valid settings");
+        assert_eq!(settings.bind_address.port(), DEFAULT_PORT);
+        assert_eq!(settings.app_url, None);
+    }
+
+    #[test]
+    fn rejects_a_bad_port_naming_the_variable() {
+        let error = settings(&[("PORT", "80a")]).expect_err("80a is not a port");
+        assert!(error.to_string().starts_with("PORT=\"80a\" is not valid"));
+        assert!(settings(&[("PORT", "70000")]).is_err());
+    }
+
+    #[test]
+    fn rejects_a_bad_host() {
+        assert!(settings(&[("HOST", "localhost:3000")]).is_err());
+    }
+
+    #[test]
+    fn rejects_an_app_url_that_is_not_an_http_origin() {
+        for value in [
+            "swag.example.com",
+            "ftp://swag.example.com",
+            "https://",
+            "https://swag.example.com/shop",
+        ] {
+            assert!(settings(&[("APP_URL", value)]).is_err(), "{value}");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The page for any path the store does not know; the server sends it with status 404.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    view! {
+        <Title text="Page not found"/>
+        <section class="not-found">
+            <h1>"Page not found"</h1>
+            <p>"We couldn't find that page. It may have sold out of existence."</p>
+            <A href="/">"Back to the store"</A>
+        </section>
+    }
+}
