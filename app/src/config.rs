@@ -8,6 +8,20 @@ const DEFAULT_HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const DEFAULT_PORT: u16 = 3000;
 /// Where `cargo run -p xtask -- build` writes the client bundle, relative to the workspace root.
 const DEFAULT_SITE_ROOT: &str = "target/site";
+/// The embedded SQLite database unless `DATABASE_URL` says otherwise.
+const DEFAULT_DATABASE_URL: &str = "sqlite://swag-store.db?mode=rwc";
+/// The Inngest app id unless `INNGEST_APP_ID` says otherwise.
+const DEFAULT_APP_ID: &str = "inngest-swag-store";
+
+/// Who runs the durable functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutorMode {
+    /// The embedded executor, in this process, on this database (the default).
+    Embedded,
+    /// An Inngest dev server (`INNGEST_DEV`) or Inngest Cloud (`INNGEST_EVENT_KEY`), configured
+    /// by the SDK's own `INNGEST_*` variables.
+    External,
+}
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +33,16 @@ pub struct Settings {
     pub app_url: Option<AppUrl>,
     /// `SITE_ROOT`: the directory holding the compiled client bundle and static assets.
     pub site_root: PathBuf,
+    /// `DATABASE_URL`: SQLite file by default, Postgres when it says `postgres://`.
+    pub database_url: String,
+    /// `INNGEST_APP_ID`.
+    pub app_id: String,
+    /// Embedded unless `INNGEST_DEV` or `INNGEST_EVENT_KEY` is set.
+    pub executor: ExecutorMode,
+    /// `INNGEST_SIGNING_KEY`; the embedded executor makes a random one per process when unset.
+    pub signing_key: Option<String>,
+    /// `INNGEST_ENCRYPTION_KEY`: end-to-end encryption of PII in events and step outputs.
+    pub encryption_key: Option<String>,
 }
 
 /// A public origin such as `https://swag.example.com`: http(s), no path, kept without the
@@ -66,10 +90,31 @@ impl Settings {
         let app_url = get("APP_URL").map(AppUrl::parse).transpose()?;
         let site_root = get("SITE_ROOT").map_or_else(|| DEFAULT_SITE_ROOT.into(), PathBuf::from);
 
+        let executor = if get("INNGEST_DEV").is_some_and(|v| v.trim() != "0")
+            || get("INNGEST_EVENT_KEY").is_some()
+        {
+            ExecutorMode::External
+        } else {
+            ExecutorMode::Embedded
+        };
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
+            return Err(ConfigError::Invalid {
+                key: "DATABASE_URL",
+                value: database_url,
+                reason: "expected sqlite://path?mode=rwc or postgres://user@host/db",
+            });
+        }
+
         Ok(Self {
             bind_address: SocketAddr::new(host, port),
             app_url,
             site_root,
+            database_url,
+            app_id: get("INNGEST_APP_ID").unwrap_or_else(|| DEFAULT_APP_ID.to_owned()),
+            executor,
+            signing_key: get("INNGEST_SIGNING_KEY"),
+            encryption_key: get("INNGEST_ENCRYPTION_KEY"),
         })
     }
 }
@@ -119,6 +164,31 @@ mod tests {
         assert_eq!(settings.bind_address, "127.0.0.1:3000".parse().unwrap());
         assert_eq!(settings.app_url, None);
         assert_eq!(settings.site_root, PathBuf::from("target/site"));
+        assert_eq!(settings.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(settings.executor, ExecutorMode::Embedded);
+        assert_eq!(settings.app_id, "inngest-swag-store");
+    }
+
+    #[test]
+    fn a_dev_server_or_an_event_key_switches_to_an_external_executor() {
+        assert_eq!(
+            settings(&[("INNGEST_DEV", "1")]).unwrap().executor,
+            ExecutorMode::External
+        );
+        assert_eq!(
+            settings(&[("INNGEST_DEV", "0")]).unwrap().executor,
+            ExecutorMode::Embedded
+        );
+        assert_eq!(
+            settings(&[("INNGEST_EVENT_KEY", "k")]).unwrap().executor,
+            ExecutorMode::External
+        );
+    }
+
+    #[test]
+    fn rejects_an_unknown_database() {
+        let error = settings(&[("DATABASE_URL", "mysql://x")]).expect_err("mysql is not supported");
+        assert!(error.to_string().starts_with("DATABASE_URL="));
     }
 
     #[test]

@@ -7,9 +7,21 @@ pub mod bundle;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
+pub mod durable;
+#[cfg(feature = "ssr")]
+pub mod events;
+#[cfg(feature = "ssr")]
+pub mod functions;
+#[cfg(feature = "ssr")]
+pub mod progress;
+#[cfg(feature = "ssr")]
+pub mod realtime;
+#[cfg(feature = "ssr")]
 mod routes;
 #[cfg(feature = "ssr")]
 pub mod startup;
+#[cfg(feature = "ssr")]
+pub mod state;
 pub mod ui;
 
 /// Called by the generated JS glue once the wasm module has loaded: attaches the app's

@@ -3,11 +3,17 @@
 
 use crate::bundle::{BundleError, ClientBundle, PKG_DIR};
 use crate::config::Settings;
+use crate::durable::{Durable, DurableError};
+use crate::functions::FunctionDeps;
+use crate::realtime::{self, PublishError, Realtime};
 use crate::routes::{assets, health};
+use crate::state::AppState;
 use crate::ui::{shell, App};
 use axum::{routing::get, Router};
 use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use migration::{Migrator, MigratorTrait};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -17,6 +23,7 @@ use tokio::net::TcpListener;
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    state: AppState,
     port: u16,
     local_url: String,
     public_url: String,
@@ -26,6 +33,14 @@ pub struct Application {
 pub enum StartupError {
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    #[error("could not open the database (check DATABASE_URL): {0}")]
+    Database(#[source] sea_orm::DbErr),
+    #[error("could not migrate or seed the database: {0}")]
+    Migrate(#[source] sea_orm::DbErr),
+    #[error("could not start realtime updates: {0}")]
+    Realtime(#[from] PublishError),
+    #[error(transparent)]
+    Durable(#[from] DurableError),
     #[error(
         "could not listen on {address} (is another server using the port? set PORT): {source}"
     )]
@@ -54,6 +69,31 @@ impl Application {
             Some(app_url) => app_url.as_str().to_owned(),
             None => local_url.clone(),
         };
+        let db = inngest_executor::connect(&settings.database_url)
+            .await
+            .map_err(StartupError::Database)?;
+        Migrator::up(&db, None)
+            .await
+            .map_err(StartupError::Migrate)?;
+        let seeded = swag_domain::catalog::seed(&db)
+            .await
+            .map_err(StartupError::Migrate)?;
+        tracing::info!(
+            products = seeded.products,
+            variants = seeded.variants,
+            "catalog ready"
+        );
+        let realtime = Realtime::for_database(&db).await?;
+        let deps = FunctionDeps {
+            db: db.clone(),
+            realtime: realtime.clone(),
+        };
+        let durable = Durable::start(&settings, &db, &local_url, deps).await?;
+        let state = AppState {
+            db,
+            realtime,
+            durable,
+        };
         let options = LeptosOptions::builder()
             .output_name(bundle.output_name())
             .site_root(settings.site_root.to_string_lossy().as_ref())
@@ -62,7 +102,8 @@ impl Application {
             .build();
         Ok(Self {
             listener,
-            router: router(options, &settings.site_root),
+            router: router(options, &settings.site_root, state.clone()),
+            state,
             port: address.port(),
             local_url,
             public_url,
@@ -84,27 +125,43 @@ impl Application {
         &self.public_url
     }
 
-    /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+    /// The shared state (database, realtime hub, durable functions).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight. The embedded
+    /// executor syncs the functions as soon as the server accepts connections.
     pub async fn run_until_stopped(self) -> io::Result<()> {
+        let durable = self.state.durable.clone();
+        tokio::spawn(async move {
+            if let Err(error) = durable.sync().await {
+                tracing::error!(%error, "functions could not be synced; orders will not be fulfilled");
+            }
+        });
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
             .await
     }
 }
 
-fn router(options: LeptosOptions, site_root: &Path) -> Router {
+fn router(options: LeptosOptions, site_root: &Path, state: AppState) -> Router {
     let pages = generate_route_list(App);
-    Router::new()
+    let api = Router::new()
         .route("/api/health", get(health::health))
+        .route("/api/realtime/{channel}", get(realtime::sse::subscribe))
+        .merge(state.durable.router())
+        .with_state(state.clone());
+    let site = Router::new()
         .nest_service(&format!("/{PKG_DIR}"), assets::bundle(site_root, PKG_DIR))
-        .leptos_routes(&options, pages, {
+        .leptos_routes_with_context(&options, pages, move || provide_context(state.clone()), {
             let options = options.clone();
             move || shell(options.clone())
         })
         // Other static files from the site root, else the app's 404 page.
         .fallback(leptos_axum::file_and_error_handler(shell))
-        .layer(assets::revalidate_unless_set())
-        .with_state(options)
+        .with_state(options);
+    site.merge(api).layer(assets::revalidate_unless_set())
 }
 
 /// A URL a browser on this machine can open, even when bound to every interface.

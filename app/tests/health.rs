@@ -1,55 +1,10 @@
 //! The server starts on a free port, answers its health check, and serves pages that load the
 //! client bundle, and the bundle itself with the right headers.
 
-use std::path::Path;
-use swag_store::config::Settings;
+mod support;
+
+use support::{spawn_app, BUNDLE};
 use swag_store::startup::Application;
-use tempfile::TempDir;
-
-/// A stand-in bundle: these tests check the server, not the wasm build.
-const BUNDLE: &str = "swag-store-0123456789abcdef";
-
-struct TestApp {
-    address: String,
-    client: reqwest::Client,
-    _site: TempDir,
-}
-
-impl TestApp {
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.address))
-            .send()
-            .await
-            .expect("request reaches the app")
-    }
-}
-
-async fn spawn_app() -> TestApp {
-    let site = tempfile::tempdir().expect("temp site dir");
-    write_site(site.path());
-    let settings = Settings {
-        bind_address: "127.0.0.1:0".parse().expect("socket address"),
-        app_url: None,
-        site_root: site.path().to_owned(),
-    };
-    let app = Application::build(settings).await.expect("app starts");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        _site: site,
-    }
-}
-
-fn write_site(root: &Path) {
-    let pkg = root.join("pkg");
-    std::fs::create_dir_all(&pkg).expect("pkg dir");
-    std::fs::write(pkg.join(format!("{BUNDLE}.js")), "export default 1;\n").expect("js");
-    std::fs::write(pkg.join(format!("{BUNDLE}_bg.wasm")), b"\0asm\x01\0\0\0").expect("wasm");
-    std::fs::write(root.join("client-bundle.txt"), format!("{BUNDLE}\n")).expect("manifest");
-}
 
 fn header<'r>(response: &'r reqwest::Response, name: &str) -> &'r str {
     response
@@ -70,6 +25,11 @@ async fn health_says_ok_with_the_service_name_and_an_rfc3339_time() {
     let body: serde_json::Value = response.json().await.expect("JSON body");
     assert_eq!(body["ok"], true);
     assert_eq!(body["service"], "swag-store");
+    assert_eq!(body["database"]["ok"], true);
+    assert_eq!(
+        body["executor"],
+        serde_json::json!({"ok": true, "detail": "embedded"})
+    );
     let checked_at = body["checkedAt"].as_str().expect("checkedAt is a string");
     chrono::DateTime::parse_from_rfc3339(checked_at).expect("checkedAt is RFC 3339");
 }
@@ -125,12 +85,10 @@ async fn unknown_paths_get_the_not_found_page() {
 
 #[tokio::test]
 async fn refuses_to_start_without_a_built_bundle() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = support::test_settings(&dir).await;
     let empty_site = tempfile::tempdir().expect("temp dir");
-    let settings = Settings {
-        bind_address: "127.0.0.1:0".parse().expect("socket address"),
-        app_url: None,
-        site_root: empty_site.path().to_owned(),
-    };
+    settings.site_root = empty_site.path().to_owned();
 
     let error = Application::build(settings)
         .await
@@ -138,4 +96,23 @@ async fn refuses_to_start_without_a_built_bundle() {
         .expect("no bundle, no app");
 
     assert!(error.to_string().contains("cargo run -p xtask -- build"));
+}
+
+#[tokio::test]
+async fn the_embedded_executor_syncs_the_app_and_shows_its_runs() {
+    let app = spawn_app().await;
+    let runs = app.get("/_inngest/runs?limit=5").await;
+    assert_eq!(runs.status(), 200, "the run API is mounted");
+    let mut synced = false;
+    for _ in 0..200 {
+        if app.synced().await {
+            synced = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(
+        synced,
+        "the app synced with the embedded executor over HTTP"
+    );
 }

@@ -1,0 +1,111 @@
+//! Spawns the store on port 0 with a fresh database (a temporary SQLite file, or a new schema in
+//! the PostgreSQL database named by `TEST_DATABASE_URL`) and a stand-in client bundle.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use sea_orm::{ConnectionTrait, Database, EntityTrait};
+use swag_store::config::{ExecutorMode, Settings};
+use swag_store::startup::Application;
+use swag_store::state::AppState;
+use tempfile::TempDir;
+
+/// A stand-in bundle: these tests check the server, not the wasm build.
+pub const BUNDLE: &str = "swag-store-0123456789abcdef";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    _dir: TempDir,
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request reaches the app")
+    }
+
+    /// Whether the embedded executor has synced this app.
+    pub async fn synced(&self) -> bool {
+        let apps = inngest_executor::entity::app::Entity::find()
+            .all(&self.state.db)
+            .await
+            .unwrap_or_default();
+        apps.iter().any(|app| app.url.ends_with("/api/inngest"))
+    }
+}
+
+/// Settings for a test: port 0, a stand-in site, a fresh database.
+pub async fn test_settings(dir: &TempDir) -> Settings {
+    write_site(dir.path());
+    Settings {
+        bind_address: "127.0.0.1:0".parse().expect("socket address"),
+        app_url: None,
+        site_root: dir.path().to_owned(),
+        database_url: fresh_database(dir).await,
+        app_id: "inngest-swag-store".to_owned(),
+        executor: ExecutorMode::Embedded,
+        signing_key: None,
+        encryption_key: None,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = test_settings(&dir).await;
+    spawn_with(settings, dir).await
+}
+
+pub async fn spawn_with(settings: Settings, dir: TempDir) -> TestApp {
+    let app = Application::build(settings).await.expect("app starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        state,
+        _dir: dir,
+    }
+}
+
+async fn fresh_database(dir: &TempDir) -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => {
+            let schema = format!("app_{}", hex_suffix());
+            let admin = Database::connect(&url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+                .await
+                .expect("create schema");
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}options=-c%20search_path%3D{schema}")
+        }
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("store.db").display()
+        ),
+    }
+}
+
+fn hex_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{:x}{:04x}", nanos, std::process::id() & 0xffff)
+}
+
+pub fn write_site(root: &Path) {
+    let pkg = root.join("pkg");
+    std::fs::create_dir_all(&pkg).expect("pkg dir");
+    std::fs::write(pkg.join(format!("{BUNDLE}.js")), "export default 1;\n").expect("js");
+    std::fs::write(pkg.join(format!("{BUNDLE}_bg.wasm")), b"\0asm\x01\0\0\0").expect("wasm");
+    std::fs::write(root.join("client-bundle.txt"), format!("{BUNDLE}\n")).expect("manifest");
+}

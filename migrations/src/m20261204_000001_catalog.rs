@@ -1,0 +1,251 @@
+//! Catalog: products, their variants (stock lives here) and uploaded product images.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+pub enum Products {
+    Table,
+    Id,
+    Slug,
+    Name,
+    ProductType,
+    Sku,
+    Tagline,
+    Blurb,
+    Description,
+    Fabric,
+    Fit,
+    CornerTag,
+    Cover,
+    PriceCents,
+    Category,
+    Image,
+    ImagePlaceholder,
+    Colors,
+    Sizes,
+    Tags,
+    Featured,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum ProductVariants {
+    Table,
+    Id,
+    ProductId,
+    Size,
+    Color,
+    InitialStock,
+    Stock,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ProductImages {
+    Table,
+    Id,
+    ProductId,
+    ContentType,
+    Bytes,
+    SizeBytes,
+    ActorEmail,
+    CreatedAt,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Products::Table)
+                    .col(
+                        ColumnDef::new(Products::Id)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Products::Slug)
+                            .string()
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(Products::Name).string().not_null())
+                    .col(ColumnDef::new(Products::ProductType).string().not_null())
+                    .col(ColumnDef::new(Products::Sku).string().not_null())
+                    .col(
+                        ColumnDef::new(Products::Tagline)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(
+                        ColumnDef::new(Products::Blurb)
+                            .text()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(
+                        ColumnDef::new(Products::Description)
+                            .text()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(
+                        ColumnDef::new(Products::Fabric)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(
+                        ColumnDef::new(Products::Fit)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(
+                        ColumnDef::new(Products::CornerTag)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(ColumnDef::new(Products::Cover).string().not_null())
+                    .col(
+                        ColumnDef::new(Products::PriceCents)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Products::Category).string().not_null())
+                    .col(
+                        ColumnDef::new(Products::Image)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(
+                        ColumnDef::new(Products::ImagePlaceholder)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(ColumnDef::new(Products::Colors).json().not_null())
+                    .col(ColumnDef::new(Products::Sizes).json().not_null())
+                    .col(ColumnDef::new(Products::Tags).json().not_null())
+                    .col(
+                        ColumnDef::new(Products::Featured)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
+                    .col(
+                        ColumnDef::new(Products::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .check(Expr::col(Products::Cover).is_in(["light", "dark", "citrus"]))
+                    .check(Expr::col(Products::Category).is_in(["apparel", "accessories"]))
+                    .check(Expr::col(Products::PriceCents).gte(0))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ProductVariants::Table)
+                    .col(
+                        ColumnDef::new(ProductVariants::Id)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(ProductVariants::ProductId)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(ProductVariants::Size).string().not_null())
+                    .col(ColumnDef::new(ProductVariants::Color).string().not_null())
+                    .col(
+                        ColumnDef::new(ProductVariants::InitialStock)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(ProductVariants::Stock).integer().not_null())
+                    .col(
+                        ColumnDef::new(ProductVariants::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .check(Expr::col(ProductVariants::Stock).gte(0))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(ProductVariants::Table, ProductVariants::ProductId)
+                            .to(Products::Table, Products::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_product_variants_product")
+                    .table(ProductVariants::Table)
+                    .col(ProductVariants::ProductId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ProductImages::Table)
+                    .col(
+                        ColumnDef::new(ProductImages::Id)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(ProductImages::ProductId).string().not_null())
+                    .col(
+                        ColumnDef::new(ProductImages::ContentType)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(ProductImages::Bytes).blob().not_null())
+                    .col(
+                        ColumnDef::new(ProductImages::SizeBytes)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ProductImages::ActorEmail)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ProductImages::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            ProductImages::Table.into_iden(),
+            ProductVariants::Table.into_iden(),
+            Products::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,270 @@
+//! Orders, their items and the stock reservations made for them.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Orders {
+    Table,
+    OrderId,
+    CreatedAt,
+    CustomerEmail,
+    CustomerName,
+    CustomerPhone,
+    Items,
+    TotalCents,
+    Currency,
+    ShipAddress,
+    ShipCity,
+    ShipState,
+    ShipZip,
+    ShipCountry,
+    Status,
+    Tracking,
+    Notes,
+    StripeSessionId,
+    DiscountCode,
+    DiscountAmountCents,
+}
+
+#[derive(DeriveIden)]
+enum OrderItems {
+    Table,
+    Id,
+    OrderId,
+    ProductId,
+    VariantId,
+    Sku,
+    Name,
+    Size,
+    Color,
+    Quantity,
+    AmountTotal,
+}
+
+#[derive(DeriveIden)]
+enum OrderReservations {
+    Table,
+    OrderId,
+    VariantId,
+    Quantity,
+    Sku,
+    Name,
+    Size,
+    Color,
+    CreatedAt,
+    ReleasedAt,
+    ReleaseReason,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Orders::Table)
+                    .col(
+                        ColumnDef::new(Orders::OrderId)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Orders::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Orders::CustomerEmail)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(
+                        ColumnDef::new(Orders::CustomerName)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(
+                        ColumnDef::new(Orders::CustomerPhone)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(ColumnDef::new(Orders::Items).text().not_null())
+                    .col(ColumnDef::new(Orders::TotalCents).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(Orders::Currency)
+                            .string()
+                            .not_null()
+                            .default("USD"),
+                    )
+                    .col(
+                        ColumnDef::new(Orders::ShipAddress)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(
+                        ColumnDef::new(Orders::ShipCity)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(
+                        ColumnDef::new(Orders::ShipState)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(
+                        ColumnDef::new(Orders::ShipZip)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(
+                        ColumnDef::new(Orders::ShipCountry)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(ColumnDef::new(Orders::Status).string().not_null())
+                    .col(
+                        ColumnDef::new(Orders::Tracking)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(ColumnDef::new(Orders::Notes).text().not_null().default(""))
+                    .col(
+                        ColumnDef::new(Orders::StripeSessionId)
+                            .string()
+                            .null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(Orders::DiscountCode).string().null())
+                    .col(
+                        ColumnDef::new(Orders::DiscountAmountCents)
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .check(Expr::col(Orders::Status).is_in([
+                        "pending",
+                        "fulfilled",
+                        "shipped",
+                        "cancelled",
+                    ]))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(OrderItems::Table)
+                    .col(
+                        ColumnDef::new(OrderItems::Id)
+                            .integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(OrderItems::OrderId).string().not_null())
+                    .col(ColumnDef::new(OrderItems::ProductId).string().not_null())
+                    .col(ColumnDef::new(OrderItems::VariantId).string().not_null())
+                    .col(ColumnDef::new(OrderItems::Sku).string().not_null())
+                    .col(ColumnDef::new(OrderItems::Name).string().not_null())
+                    .col(ColumnDef::new(OrderItems::Size).string().not_null())
+                    .col(ColumnDef::new(OrderItems::Color).string().not_null())
+                    .col(ColumnDef::new(OrderItems::Quantity).integer().not_null())
+                    .col(
+                        ColumnDef::new(OrderItems::AmountTotal)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .check(Expr::col(OrderItems::Quantity).gt(0))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(OrderItems::Table, OrderItems::OrderId)
+                            .to(Orders::Table, Orders::OrderId)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_order_items_order")
+                    .table(OrderItems::Table)
+                    .col(OrderItems::OrderId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(OrderReservations::Table)
+                    .col(
+                        ColumnDef::new(OrderReservations::OrderId)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrderReservations::VariantId)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrderReservations::Quantity)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(OrderReservations::Sku).string().not_null())
+                    .col(ColumnDef::new(OrderReservations::Name).string().not_null())
+                    .col(ColumnDef::new(OrderReservations::Size).string().not_null())
+                    .col(ColumnDef::new(OrderReservations::Color).string().not_null())
+                    .col(
+                        ColumnDef::new(OrderReservations::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrderReservations::ReleasedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrderReservations::ReleaseReason)
+                            .string()
+                            .null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(OrderReservations::OrderId)
+                            .col(OrderReservations::VariantId),
+                    )
+                    .check(Expr::col(OrderReservations::Quantity).gt(0))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            OrderReservations::Table.into_iden(),
+            OrderItems::Table.into_iden(),
+            Orders::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,268 @@
+//! Inventory bookkeeping: the stock ledger, import runs and low-stock notification state.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum InventoryAdjustments {
+    Table,
+    Id,
+    BatchId,
+    CreatedAt,
+    ActorEmail,
+    Source,
+    Reason,
+    Mode,
+    ProductId,
+    VariantId,
+    Sku,
+    Size,
+    Color,
+    PreviousStock,
+    QuantityChange,
+    NewStock,
+    Note,
+}
+
+#[derive(DeriveIden)]
+enum InventoryImportRuns {
+    Table,
+    Id,
+    Source,
+    Status,
+    StartedAt,
+    CompletedAt,
+    ActorEmail,
+    Summary,
+    Error,
+}
+
+#[derive(DeriveIden)]
+enum LowStockNotifications {
+    Table,
+    VariantId,
+    Threshold,
+    LastStock,
+    LastNotifiedAt,
+    ResolvedAt,
+}
+
+/// Every way stock can change; each writes a ledger row.
+pub const LEDGER_MODES: [&str; 6] = [
+    "receive_shipment",
+    "audit_count",
+    "manual_correction",
+    "order_reservation",
+    "order_release",
+    "catalog_reset",
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(InventoryAdjustments::Table)
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::Id)
+                            .integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::BatchId)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::ActorEmail)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::Source)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::Reason)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::Mode)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::ProductId)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::VariantId)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::Sku)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::Size)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::Color)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::PreviousStock)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::QuantityChange)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::NewStock)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryAdjustments::Note)
+                            .string()
+                            .not_null()
+                            .default(""),
+                    )
+                    .check(Expr::col(InventoryAdjustments::Mode).is_in(LEDGER_MODES))
+                    .check(Expr::col(InventoryAdjustments::NewStock).gte(0))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_inventory_adjustments_batch")
+                    .table(InventoryAdjustments::Table)
+                    .col(InventoryAdjustments::BatchId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_inventory_adjustments_variant_created")
+                    .table(InventoryAdjustments::Table)
+                    .col(InventoryAdjustments::VariantId)
+                    .col((InventoryAdjustments::CreatedAt, IndexOrder::Desc))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(InventoryImportRuns::Table)
+                    .col(
+                        ColumnDef::new(InventoryImportRuns::Id)
+                            .integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryImportRuns::Source)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryImportRuns::Status)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryImportRuns::StartedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryImportRuns::CompletedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(InventoryImportRuns::ActorEmail)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(InventoryImportRuns::Summary).json().null())
+                    .col(ColumnDef::new(InventoryImportRuns::Error).text().null())
+                    .check(
+                        Expr::col(InventoryImportRuns::Status)
+                            .is_in(["running", "complete", "failed"]),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(LowStockNotifications::Table)
+                    .col(
+                        ColumnDef::new(LowStockNotifications::VariantId)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(LowStockNotifications::Threshold)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LowStockNotifications::LastStock)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LowStockNotifications::LastNotifiedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LowStockNotifications::ResolvedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            LowStockNotifications::Table.into_iden(),
+            InventoryImportRuns::Table.into_iden(),
+            InventoryAdjustments::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
