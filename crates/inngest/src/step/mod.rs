@@ -60,21 +60,8 @@ impl Step {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        match self.state.lookup(id) {
-            Lookup::Memoized { slot } => self.memoized(slot).await,
-            Lookup::New { hash } => {
-                let step = FoundStep {
-                    hash,
-                    name: id.to_owned(),
-                    display_name: id.to_owned(),
-                    op: Opcode::StepPlanned,
-                    opts: None,
-                    runnable: true,
-                };
-                self.execute_when_chosen(step, async move { f().await.map_err(Into::into) })
-                    .await
-            }
-        }
+        self.run_durably(id, None, || async move { f().await.map_err(Into::into) })
+            .await
     }
 
     /// Pauses the run for `duration` (the executor resumes it; no process waits).
@@ -141,29 +128,17 @@ impl Step {
         id: &str,
         events: Vec<Event<D>>,
     ) -> Result<SendEventResult, Error> {
-        match self.state.lookup(id) {
-            Lookup::Memoized { slot } => self.memoized(slot).await,
-            Lookup::New { hash } => {
-                let step = FoundStep {
-                    hash,
-                    name: id.to_owned(),
-                    display_name: id.to_owned(),
-                    op: Opcode::StepPlanned,
-                    opts: Some(json!({ "type": "step.sendEvent" })),
-                    runnable: true,
-                };
-                let client = self.client.clone();
-                let middleware = self.state.middleware.clone();
-                self.execute_when_chosen(step, async move {
-                    let ids = client
-                        .send_with(&middleware, &events)
-                        .await
-                        .map_err(crate::SendError::into_step_error)?;
-                    Ok(SendEventResult { ids })
-                })
+        let client = self.client.clone();
+        let middleware = self.state.middleware.clone();
+        let opts = json!({ "type": "step.sendEvent" });
+        self.run_durably(id, Some(opts), || async move {
+            let ids = client
+                .send_with(&middleware, &events)
                 .await
-            }
-        }
+                .map_err(crate::SendError::into_step_error)?;
+            Ok(SendEventResult { ids })
+        })
+        .await
     }
 
     /// Offloads an AI inference request to Inngest, which calls the model and memoizes the
@@ -237,18 +212,49 @@ impl Step {
         decode(value)
     }
 
+    /// A step the SDK executes itself (`run`, `send_event`): its memo on replay, otherwise
+    /// registered and, when chosen, executed once.
+    async fn run_durably<T, Fut>(
+        &self,
+        id: &str,
+        opts: Option<Value>,
+        work: impl FnOnce() -> Fut,
+    ) -> Result<T, Error>
+    where
+        T: Serialize + DeserializeOwned,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        match self.state.lookup(id) {
+            Lookup::Memoized { slot } => self.memoized(slot).await,
+            Lookup::New { hash } => {
+                let step = FoundStep {
+                    hash,
+                    name: id.to_owned(),
+                    display_name: id.to_owned(),
+                    op: Opcode::StepPlanned,
+                    opts,
+                    runnable: true,
+                };
+                self.execute_when_chosen(step, work).await
+            }
+        }
+    }
+
     /// Registers a runnable step; if the driver chooses it, runs it, records the outcome and
     /// parks (the response reports it). Never returns otherwise.
-    async fn execute_when_chosen<T: Serialize>(
+    async fn execute_when_chosen<T: Serialize, Fut: Future<Output = Result<T, Error>>>(
         &self,
         step: FoundStep,
-        work: impl Future<Output = Result<T, Error>>,
+        work: impl FnOnce() -> Fut,
     ) -> Result<T, Error> {
         let step = self.state.found(step);
         poll_fn(|cx| self.state.poll_chosen(&step.hash, cx)).await;
         self.state.middleware.before_step(&step.name);
         let span = tracing::info_span!("step", step.id = %step.name, step.hash = %step.hash);
-        let result = AssertUnwindSafe(work).catch_unwind().instrument(span).await;
+        let result = AssertUnwindSafe(work())
+            .catch_unwind()
+            .instrument(span)
+            .await;
         let outcome = match result {
             Ok(Ok(value)) => match serde_json::to_value(&value) {
                 Ok(mut data) => match self
