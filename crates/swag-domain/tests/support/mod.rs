@@ -48,16 +48,20 @@ pub async fn test_db() -> TestDb {
                 .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
                 .await
                 .expect("create schema");
-            let mut options = ConnectOptions::new(url);
+            let mut options = ConnectOptions::new(url.clone());
             options
-                .set_schema_search_path(schema)
+                .set_schema_search_path(schema.clone())
                 .max_connections(20)
                 .sqlx_logging(false);
             let db = Database::connect(options)
                 .await
                 .expect("connect with schema");
             Migrator::up(&db, None).await.expect("migrate");
-            TestDb { db, _dir: None }
+            TestDb {
+                db,
+                _dir: None,
+                schema: Some((url, schema)),
+            }
         }
         _ => {
             let dir = tempfile::tempdir().expect("tempdir");
@@ -69,6 +73,7 @@ pub async fn test_db() -> TestDb {
             TestDb {
                 db,
                 _dir: Some(dir),
+                schema: None,
             }
         }
     }
