@@ -28,15 +28,30 @@ pub enum SendError {
     #[error(
         "no event key: set INNGEST_EVENT_KEY or Config::with_event_key (required in cloud mode)"
     )]
+    /// Cloud mode needs an event key.
     MissingEventKey,
     #[error("event could not be serialized: {0}")]
+    /// An event is not JSON-serializable.
     Serialize(#[from] serde_json::Error),
     #[error("middleware refused the event: {0}")]
+    /// A middleware hook refused an event.
     Middleware(String),
     #[error("event API rejected the events ({status}): {message}")]
-    Rejected { status: u16, message: String },
+    /// The event API answered with an error status.
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The API's error message.
+        message: String,
+    },
     #[error("event API unreachable after {attempts} attempts: {message}")]
-    Unreachable { attempts: u32, message: String },
+    /// Transport errors or 5xx on every attempt.
+    Unreachable {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        message: String,
+    },
 }
 
 impl SendError {

@@ -6,7 +6,10 @@ use crate::signing::SigningKey;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     /// `INNGEST_DEV` set; `origin` is the dev server's origin.
-    Dev { origin: String },
+    Dev {
+        /// The dev server's origin, e.g. `http://localhost:8288`.
+        origin: String,
+    },
     /// Inngest Cloud (the default): requests must be signed.
     Cloud,
 }

@@ -31,6 +31,8 @@
 //! the serve handler then reports it (206) and drops the run. Your code never sees a panic or an
 //! error it could swallow, and `?` works everywhere.
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod config;
 mod duration;

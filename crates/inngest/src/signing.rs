@@ -27,12 +27,16 @@ impl std::fmt::Debug for SigningKey {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     #[error("missing X-Inngest-Signature header")]
+    /// No signature header.
     Missing,
     #[error("malformed X-Inngest-Signature header")]
+    /// Not `t=<secs>&s=<hex>`.
     Malformed,
     #[error("signature timestamp is more than 5 minutes away from now")]
+    /// Too old or too far in the future.
     Expired,
     #[error("signature does not match the signing key")]
+    /// Signed with another key, or the body changed.
     Mismatch,
 }
 

@@ -33,14 +33,19 @@ const NONCE_LEN: usize = 24;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncryptionError {
     #[error("no encryption key given")]
+    /// The key is empty.
     MissingKey,
     #[error("encrypted value is not valid base64")]
+    /// The envelope's `data` is not base64.
     Base64,
     #[error("no key could decrypt the value")]
+    /// No configured key opens the envelope.
     Undecryptable,
     #[error("decrypted value is not JSON")]
+    /// The plaintext is not JSON.
     NotJson,
     #[error("unsupported encryption strategy `{0}`")]
+    /// The envelope names a strategy this crate does not implement.
     UnsupportedStrategy(String),
 }
 

@@ -77,6 +77,7 @@ enum AuthFailure {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServeError {
     #[error("two functions have the id `{0}`")]
+    /// Two functions (or a function and a failure handler) share a full id.
     DuplicateId(String),
 }
 
