@@ -243,12 +243,16 @@ pub async fn adjust(
         infos.push(variant_info(db, &adjustment.variant_id).await?);
     }
     let txn = db.begin().await?;
-    let mut moves = Vec::with_capacity(adjustments.len());
-    for (adjustment, info) in adjustments.iter().zip(&infos) {
-        moves.push(change_stock(&txn, info, adjustment.change, entry, &adjustment.note).await?);
+    let result = async {
+        let mut moves = Vec::with_capacity(adjustments.len());
+        for (adjustment, info) in adjustments.iter().zip(&infos) {
+            moves.push(change_stock(&txn, info, adjustment.change, entry, &adjustment.note).await?);
+        }
+
+        Ok(moves)
     }
-    txn.commit().await?;
-    Ok(moves)
+    .await;
+    finish(txn, result).await
 }
 
 /// A line to reserve for an order.
@@ -352,16 +356,20 @@ pub async fn reserve_for_order(
         source: "fulfill-order".to_owned(),
         reason: format!("order {order_id}"),
     };
-    let mut moves = Vec::with_capacity(infos.len());
-    for info in &infos {
-        let quantity = merged[info.variant_id.as_str()];
-        moves.push(change_stock(&txn, info, StockChange::Add(-quantity), &entry, "").await?);
+    let result = async {
+        let mut moves = Vec::with_capacity(infos.len());
+        for info in &infos {
+            let quantity = merged[info.variant_id.as_str()];
+            moves.push(change_stock(&txn, info, StockChange::Add(-quantity), &entry, "").await?);
+        }
+
+        Ok(ReserveOutcome {
+            moves,
+            replayed: false,
+        })
     }
-    txn.commit().await?;
-    Ok(ReserveOutcome {
-        moves,
-        replayed: false,
-    })
+    .await;
+    finish(txn, result).await
 }
 
 /// An order's reservations.
@@ -403,30 +411,52 @@ pub async fn release_for_order(
         reason: reason.to_owned(),
     };
     let txn = db.begin().await?;
-    let mut moves = Vec::new();
-    for (info, quantity) in &infos {
-        // Marking the reservation released is the first write: a concurrent release finds it
-        // already marked and restocks nothing.
-        let marked = order_reservation::Entity::update_many()
-            .col_expr(
-                order_reservation::Column::ReleasedAt,
-                Expr::value(Some(Utc::now())),
-            )
-            .col_expr(
-                order_reservation::Column::ReleaseReason,
-                Expr::value(Some(reason.to_owned())),
-            )
-            .filter(order_reservation::Column::OrderId.eq(order_id))
-            .filter(order_reservation::Column::VariantId.eq(&info.variant_id))
-            .filter(order_reservation::Column::ReleasedAt.is_null())
-            .exec(&txn)
-            .await?;
-        if marked.rows_affected == 1 {
-            moves.push(change_stock(&txn, info, StockChange::Add(*quantity), &entry, "").await?);
+    let result = async {
+        let mut moves = Vec::new();
+        for (info, quantity) in &infos {
+            // Marking the reservation released is the first write: a concurrent release finds it
+            // already marked and restocks nothing.
+            let marked = order_reservation::Entity::update_many()
+                .col_expr(
+                    order_reservation::Column::ReleasedAt,
+                    Expr::value(Some(Utc::now())),
+                )
+                .col_expr(
+                    order_reservation::Column::ReleaseReason,
+                    Expr::value(Some(reason.to_owned())),
+                )
+                .filter(order_reservation::Column::OrderId.eq(order_id))
+                .filter(order_reservation::Column::VariantId.eq(&info.variant_id))
+                .filter(order_reservation::Column::ReleasedAt.is_null())
+                .exec(&txn)
+                .await?;
+            if marked.rows_affected == 1 {
+                moves
+                    .push(change_stock(&txn, info, StockChange::Add(*quantity), &entry, "").await?);
+            }
+        }
+        Ok(moves)
+    }
+    .await;
+    finish(txn, result).await
+}
+
+/// Commits on success; on failure rolls back at once, so the row locks are released now rather
+/// than whenever the connection is next reused.
+async fn finish<T>(
+    txn: DatabaseTransaction,
+    result: Result<T, InventoryError>,
+) -> Result<T, InventoryError> {
+    match result {
+        Ok(value) => {
+            txn.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            txn.rollback().await?;
+            Err(error)
         }
     }
-    txn.commit().await?;
-    Ok(moves)
 }
 
 /// Sum of ledger changes per variant (for conservation checks and audits).
