@@ -43,6 +43,15 @@ pub struct Settings {
     pub signing_key: Option<String>,
     /// `INNGEST_ENCRYPTION_KEY`: end-to-end encryption of PII in events and step outputs.
     pub encryption_key: Option<String>,
+    /// `RESEND_API_KEY`, `RESEND_API_BASE`, `ORDER_EMAIL_FROM`: order emails.
+    pub email: crate::integrations::email::EmailSettings,
+    /// `GOOGLE_SERVICE_ACCOUNT_JSON`, `ORDERS_SHEET_ID`, `ORDERS_SHEET_NAME`,
+    /// `GOOGLE_SHEETS_API_BASE`: the orders sheet.
+    pub sheets: crate::integrations::sheets::SheetsSettings,
+    /// `ORDER_OPS_SLACK_WEBHOOK_URL`: where failed orders are reported.
+    pub order_ops_slack_webhook: Option<crate::integrations::Secret>,
+    /// `STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE`: checkout and webhooks.
+    pub stripe: crate::integrations::stripe::StripeSettings,
 }
 
 /// A public origin such as `https://swag.example.com`: http(s), no path, kept without the
@@ -115,6 +124,13 @@ impl Settings {
             executor,
             signing_key: get("INNGEST_SIGNING_KEY"),
             encryption_key: get("INNGEST_ENCRYPTION_KEY"),
+            email: crate::integrations::email::EmailSettings::from_lookup(get)?,
+            sheets: crate::integrations::sheets::SheetsSettings::from_lookup(get)?,
+            order_ops_slack_webhook: crate::integrations::slack::webhook_url_from_lookup(
+                get,
+                crate::integrations::slack::ORDER_OPS_SLACK_WEBHOOK_URL,
+            )?,
+            stripe: crate::integrations::stripe::StripeSettings::from_lookup(get)?,
         })
     }
 }

@@ -13,6 +13,8 @@ pub mod events;
 #[cfg(feature = "ssr")]
 pub mod functions;
 #[cfg(feature = "ssr")]
+pub mod integrations;
+#[cfg(feature = "ssr")]
 pub mod progress;
 #[cfg(feature = "ssr")]
 pub mod realtime;

@@ -6,11 +6,18 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Settings from `.env.local` when present; variables already set in the environment win.
+    let env_file = dotenvy::from_filename(".env.local");
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
+    match env_file {
+        Ok(path) => tracing::info!("read settings from {}", path.display()),
+        Err(error) if error.not_found() => {}
+        Err(error) => tracing::warn!("ignoring .env.local: {error}"),
+    }
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -6,17 +6,20 @@ use crate::config::Settings;
 use crate::durable::{Durable, DurableError};
 use crate::functions::FunctionDeps;
 use crate::realtime::{self, PublishError, Realtime};
-use crate::routes::{assets, health};
+use crate::routes::{assets, health, product_images};
+use crate::routes::{checkout, confirmation, discounts, stripe_webhook};
 use crate::state::AppState;
 use crate::ui::{shell, App};
+use axum::routing::post;
 use axum::{routing::get, Router};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use migration::{Migrator, MigratorTrait};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::sync::OnceLock;
 use tokio::net::TcpListener;
 
 /// The store, bound to its port and ready to serve.
@@ -41,6 +44,10 @@ pub enum StartupError {
     Realtime(#[from] PublishError),
     #[error(transparent)]
     Durable(#[from] DurableError),
+    #[error("could not set up the durable functions' clients: {0}")]
+    Functions(#[from] crate::functions::FunctionsError),
+    #[error("could not set up Stripe: {0}")]
+    Stripe(#[from] crate::integrations::stripe::StripeError),
     #[error(
         "could not listen on {address} (is another server using the port? set PORT): {source}"
     )]
@@ -84,15 +91,16 @@ impl Application {
             "catalog ready"
         );
         let realtime = Realtime::for_database(&db).await?;
-        let deps = FunctionDeps {
-            db: db.clone(),
-            realtime: realtime.clone(),
-        };
+        let deps =
+            FunctionDeps::build(&settings, db.clone(), realtime.clone(), &public_url).await?;
         let durable = Durable::start(&settings, &db, &local_url, deps).await?;
+        let payments = crate::integrations::stripe::Payments::from_settings(&settings.stripe)?;
         let state = AppState {
             db,
             realtime,
             durable,
+            public_url: public_url.clone(),
+            payments,
         };
         let options = LeptosOptions::builder()
             .output_name(bundle.output_name())
@@ -145,10 +153,26 @@ impl Application {
     }
 }
 
+/// The page routes, generated once per process: generating them pauses resource loading
+/// process-wide (leptos_server's `SuppressResourceLoad`), which would stall for good a page that
+/// another app in the same process (tests build many) is rendering meanwhile.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 fn router(options: LeptosOptions, site_root: &Path, state: AppState) -> Router {
-    let pages = generate_route_list(App);
+    let pages = page_routes();
     let api = Router::new()
         .route("/api/health", get(health::health))
+        .route(
+            "/api/product-images/{id}",
+            get(product_images::product_image),
+        )
+        .route("/api/checkout", post(checkout::checkout))
+        .route("/api/discounts/validate", post(discounts::validate))
+        .route("/api/webhooks/stripe", post(stripe_webhook::receive))
+        .route("/orders/confirmation", get(confirmation::confirm))
         .route("/api/realtime/{channel}", get(realtime::sse::subscribe))
         .merge(state.durable.router())
         .with_state(state.clone());

@@ -12,6 +12,10 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub realtime: Realtime,
     pub durable: Durable,
+    /// Where customers reach the store (`APP_URL`, else the local URL); the `appOrigin` of events.
+    pub public_url: String,
+    /// Stripe: the API when `STRIPE_SECRET_KEY` is set, and the webhook secret.
+    pub payments: crate::integrations::stripe::Payments,
 }
 
 impl FromRef<AppState> for Realtime {

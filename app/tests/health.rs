@@ -48,7 +48,10 @@ async fn home_page_is_server_rendered_and_loads_the_client_bundle() {
     assert!(html.contains("<title>Home · Inngest Swag Store</title>"));
     assert!(html.contains(&format!("/pkg/{BUNDLE}.js")), "{html}");
     assert!(html.contains(&format!("/pkg/{BUNDLE}_bg.wasm")), "{html}");
-    assert!(html.contains(r#"data-testid="quantity""#), "{html}");
+    assert!(
+        html.contains(r#"data-testid="stock-durable-tee""#),
+        "{html}"
+    );
 }
 
 #[tokio::test]

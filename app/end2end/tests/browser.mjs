@@ -36,7 +36,9 @@ export async function launchBrowser(executablePath) {
 export function recordProblems(page) {
   const problems = [];
   page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+    if (message.type() === "error") {
+      problems.push(`console error: ${message.text()} (${message.location().url})`);
+    }
   });
   page.on("pageerror", (error) => problems.push(`uncaught: ${error.message}`));
   page.on("requestfailed", (request) =>

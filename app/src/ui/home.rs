@@ -1,12 +1,15 @@
-//! The home page. The product grid lands here next; for now it welcomes and offers the quantity
-//! picker that product pages will use.
+//! The home page: the product grid with stock badges that follow orders as they happen.
 
-use super::quantity_stepper::QuantityStepper;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::live::{refresh_on_messages, ADMIN_CHANNEL};
+use super::product_card::ProductGrid;
+use super::server::{get_catalog, ProductCard};
+
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let products = Resource::new(|| (), |()| get_catalog());
     view! {
         <Title text="Home"/>
         <section class="hero">
@@ -17,10 +20,31 @@ pub fn HomePage() -> impl IntoView {
                 "from payment to the parcel leaving the shelf."
             </p>
         </section>
-        <section class="card" aria-labelledby="quantity-heading">
-            <h2 id="quantity-heading">"The catalog is on its way"</h2>
-            <p>"Meanwhile, pick how many tees you'd take:"</p>
-            <QuantityStepper/>
+        <section aria-labelledby="catalog-heading">
+            <h2 id="catalog-heading" class="section-title">"The catalog"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading the catalog…"</p> }>
+                {move || Suspend::new(async move {
+                    match products.await {
+                        Ok(products) => view! { <LiveCatalog products/> }.into_any(),
+                        Err(error) => {
+                            view! {
+                                <p class="error" role="alert">
+                                    "The catalog could not be loaded: " {error.to_string()}
+                                </p>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
         </section>
     }
+}
+
+/// The grid, refreshed whenever an order moves (its stock may have changed).
+#[component]
+fn LiveCatalog(products: Vec<ProductCard>) -> impl IntoView {
+    let products = RwSignal::new(products);
+    Effect::new(move |_| refresh_on_messages(ADMIN_CHANNEL, &["order"], products, get_catalog));
+    view! { <ProductGrid products/> }
 }

@@ -1,4 +1,4 @@
-//! The page for any path the store does not know; the server sends it with status 404.
+//! The page for any path or product the store does not know; the server sends it with status 404.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -6,6 +6,10 @@ use leptos_router::components::A;
 
 #[component]
 pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
     view! {
         <Title text="Page not found"/>
         <section class="not-found">

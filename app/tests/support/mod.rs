@@ -2,6 +2,10 @@
 //! the PostgreSQL database named by `TEST_DATABASE_URL`) and a stand-in client bundle.
 #![allow(dead_code)]
 
+pub mod stripe;
+
+pub mod receivers;
+
 use std::path::Path;
 
 use sea_orm::{ConnectionTrait, Database, EntityTrait};
@@ -51,6 +55,10 @@ pub async fn test_settings(dir: &TempDir) -> Settings {
         executor: ExecutorMode::Embedded,
         signing_key: None,
         encryption_key: None,
+        email: Default::default(),
+        sheets: Default::default(),
+        order_ops_slack_webhook: None,
+        stripe: Default::default(),
     }
 }
 

@@ -9,5 +9,6 @@ pub mod entity;
 pub mod ids;
 pub mod inventory;
 pub mod order;
+pub mod orders;
 pub mod timeline;
 pub mod tokens;
