@@ -12,6 +12,8 @@ const DEFAULT_SITE_ROOT: &str = "target/site";
 const DEFAULT_DATABASE_URL: &str = "sqlite://swag-store.db?mode=rwc";
 /// The Inngest app id unless `INNGEST_APP_ID` says otherwise.
 const DEFAULT_APP_ID: &str = "inngest-swag-store";
+/// The secret `POST /api/inventory/reset` requires.
+pub const RESET_SECRET: &str = "SWAG_STORE_RESET_SECRET";
 
 /// Who runs the durable functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,11 @@ pub struct Settings {
     pub order_ops_slack_webhook: Option<crate::integrations::Secret>,
     /// `STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE`: checkout and webhooks.
     pub stripe: crate::integrations::stripe::StripeSettings,
+    /// `LOW_STOCK_THRESHOLD`, `LOW_STOCK_SLACK_WEBHOOK_URL`, `LOW_STOCK_SLACK_MENTION`:
+    /// low-stock alerts.
+    pub low_stock: crate::functions::notify_low_inventory::LowStockSettings,
+    /// `SWAG_STORE_RESET_SECRET`: guards `POST /api/inventory/reset` (off when unset).
+    pub reset_secret: Option<crate::integrations::Secret>,
 }
 
 /// A public origin such as `https://swag.example.com`: http(s), no path, kept without the
@@ -131,6 +138,8 @@ impl Settings {
                 crate::integrations::slack::ORDER_OPS_SLACK_WEBHOOK_URL,
             )?,
             stripe: crate::integrations::stripe::StripeSettings::from_lookup(get)?,
+            low_stock: crate::functions::notify_low_inventory::LowStockSettings::from_lookup(get)?,
+            reset_secret: get(RESET_SECRET).map(|s| crate::integrations::Secret::new(s.trim())),
         })
     }
 }
