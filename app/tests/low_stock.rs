@@ -160,7 +160,10 @@ async fn notification(db: &DatabaseConnection, variant_id: &str) -> low_stock_no
 }
 
 fn text(message: &Recorded) -> String {
-    message.json()["text"].as_str().unwrap_or_default().to_owned()
+    message.json()["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,13 +203,19 @@ async fn a_low_variant_is_announced_once_and_again_only_when_it_falls_further() 
     assert_eq!(blocks[0]["text"]["type"], "mrkdwn");
     assert_eq!(blocks[1]["text"]["type"], "mrkdwn");
     let row = notification(db, MUG).await;
-    assert_eq!((row.threshold, row.last_stock, row.resolved_at), (3, 3, None));
+    assert_eq!(
+        (row.threshold, row.last_stock, row.resolved_at),
+        (3, 3, None)
+    );
 
     // The same stock again: nothing new to say.
     inventory_changed(&app, 2).await;
     let run = after_runs(&app, 2).await;
     assert_eq!(step_ids(&run), vec![step::LIST, step::DEDUPE]);
-    assert_eq!(run.output.as_ref().expect("output")["notified"], serde_json::json!([]));
+    assert_eq!(
+        run.output.as_ref().expect("output")["notified"],
+        serde_json::json!([])
+    );
     assert_eq!(receivers.slack_messages().len(), 1);
 
     // Lower still: announced again.
@@ -215,7 +224,11 @@ async fn a_low_variant_is_announced_once_and_again_only_when_it_falls_further() 
     after_runs(&app, 3).await;
     let messages = receivers.slack_messages();
     assert_eq!(messages.len(), 2);
-    assert!(text(&messages[1]).contains("MUG-ONE_SIZE: 1 left"), "{}", text(&messages[1]));
+    assert!(
+        text(&messages[1]).contains("MUG-ONE_SIZE: 1 left"),
+        "{}",
+        text(&messages[1])
+    );
     assert_eq!(notification(db, MUG).await.last_stock, 1);
 }
 
@@ -269,7 +282,10 @@ async fn the_threshold_comes_from_the_environment_and_an_invalid_one_means_five(
     let messages = receivers.slack_messages();
     assert_eq!(messages.len(), 1);
     let said = text(&messages[0]);
-    assert!(said.starts_with("Low swag inventory: 1 variant(s) at or below 4."), "{said}");
+    assert!(
+        said.starts_with("Low swag inventory: 1 variant(s) at or below 4."),
+        "{said}"
+    );
     assert!(said.contains("TEE-XXXL: 4 left"), "{said}");
 
     let invalid = Receivers::start().await;
@@ -281,7 +297,10 @@ async fn the_threshold_comes_from_the_environment_and_an_invalid_one_means_five(
     let messages = invalid.slack_messages();
     assert_eq!(messages.len(), 1);
     let said = text(&messages[0]);
-    assert!(said.starts_with("Low swag inventory: 2 variant(s) at or below 5."), "{said}");
+    assert!(
+        said.starts_with("Low swag inventory: 2 variant(s) at or below 5."),
+        "{said}"
+    );
     assert!(said.contains("HOOD-XXL: 5 left"), "{said}");
     notification(&app.state.db, HOODIE_XXL).await;
     notification(&app.state.db, TEE_XXXL).await;
@@ -339,7 +358,10 @@ async fn the_morning_check_runs_at_nine_in_los_angeles_and_repeats_nothing() {
     let messages = receivers.slack_messages();
     assert_eq!(messages.len(), 1);
     let said = text(&messages[0]);
-    assert!(said.starts_with("Low swag inventory: 2 variant(s) at or below 5."), "{said}");
+    assert!(
+        said.starts_with("Low swag inventory: 2 variant(s) at or below 5."),
+        "{said}"
+    );
     assert!(
         said.ends_with("Source: daily check (0 9 * * * America/Los_Angeles)"),
         "{said}"
@@ -361,5 +383,8 @@ async fn the_morning_check_runs_at_nine_in_los_angeles_and_repeats_nothing() {
         .expect("read")
         .expect("variant")
         .stock;
-    assert_eq!(notification(&app.state.db, TEE_XXXL).await.last_stock, stock);
+    assert_eq!(
+        notification(&app.state.db, TEE_XXXL).await.last_stock,
+        stock
+    );
 }

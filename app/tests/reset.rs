@@ -196,14 +196,21 @@ async fn by_default_the_reset_keeps_stock_and_only_recreates_missing_variants() 
                "source": "reset", "restocked": 0})
     );
     assert_eq!(stock(db, MUG).await, Some(3), "existing stock is kept");
-    assert_eq!(stock(db, CAP).await, Some(15), "the missing variant is back");
+    assert_eq!(
+        stock(db, CAP).await,
+        Some(15),
+        "the missing variant is back"
+    );
     assert!(reset_ledger_rows(db).await.is_empty());
 
     let runs = import_runs(db).await;
     assert_eq!(runs.len(), 1);
     let run = &runs[0];
     assert_eq!(i64::from(run.id), run_id);
-    assert_eq!((run.source.as_str(), run.status.as_str()), ("reset", "complete"));
+    assert_eq!(
+        (run.source.as_str(), run.status.as_str()),
+        ("reset", "complete")
+    );
     assert!(run.completed_at.is_some());
     let summary = run.summary.clone().expect("summary");
     assert_eq!(summary["restock"], false);
@@ -265,7 +272,11 @@ async fn a_restock_puts_stock_back_to_initial_through_the_ledger() {
         assert_eq!(row.source, "reset");
     }
     let totals = inventory::ledger_totals(db).await.expect("ledger totals");
-    for variant in product_variant::Entity::find().all(db).await.expect("variants") {
+    for variant in product_variant::Entity::find()
+        .all(db)
+        .await
+        .expect("variants")
+    {
         let change = totals.get(&variant.id).copied().unwrap_or(0);
         assert_eq!(
             i64::from(variant.stock),

@@ -1,8 +1,8 @@
 //! The store's durable functions, one file each, and what they share.
 
 pub mod fulfill_order;
-pub mod payments;
 pub mod notify_low_inventory;
+pub mod payments;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,7 +83,8 @@ impl FunctionDeps {
                 reason: "ORDER_OPS_SLACK_WEBHOOK_URL is not set".to_owned(),
             },
         };
-        let low_stock = notify_low_inventory::LowStockAlerts::new(&settings.low_stock, http.clone());
+        let low_stock =
+            notify_low_inventory::LowStockAlerts::new(&settings.low_stock, http.clone());
         let payments = match &settings.stripe.secret_key {
             Some(key) => {
                 let stripe = Stripe::new(key, &settings.stripe.api_base)?;

@@ -339,7 +339,11 @@ mod tests {
         assert_eq!(settings(&[(LOW_STOCK_THRESHOLD, " 2 ")]).threshold, 2);
         assert_eq!(settings(&[(LOW_STOCK_THRESHOLD, "0")]).threshold, 0);
         for bad in ["five", "-1", "2.5"] {
-            assert_eq!(settings(&[(LOW_STOCK_THRESHOLD, bad)]).threshold, 5, "{bad}");
+            assert_eq!(
+                settings(&[(LOW_STOCK_THRESHOLD, bad)]).threshold,
+                5,
+                "{bad}"
+            );
         }
     }
 

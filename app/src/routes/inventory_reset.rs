@@ -30,7 +30,9 @@ const ACTOR: &str = "inventory-reset";
 pub enum ResetRouteError {
     #[error("the inventory reset is disabled: {RESET_SECRET} is not set")]
     NotConfigured,
-    #[error("a valid reset secret is required ({RESET_SECRET_HEADER} header or Authorization: Bearer)")]
+    #[error(
+        "a valid reset secret is required ({RESET_SECRET_HEADER} header or Authorization: Bearer)"
+    )]
     Unauthorized,
     #[error("restock must be 1, true, 0 or false")]
     RestockFlag,
@@ -115,10 +117,8 @@ pub async fn reset(
         variant_ids: outcome.restocked_variant_ids.clone(),
         ..Default::default()
     };
-    let event = Event::new(INVENTORY_CHANGED, changed).with_id(format!(
-        "inventory-changed-reset-{}",
-        outcome.import_run_id
-    ));
+    let event = Event::new(INVENTORY_CHANGED, changed)
+        .with_id(format!("inventory-changed-reset-{}", outcome.import_run_id));
     state
         .durable
         .client()
@@ -149,8 +149,7 @@ fn authorize(secret: Option<&Secret>, headers: &HeaderMap) -> Result<(), ResetRo
     let secret = secret.ok_or(ResetRouteError::NotConfigured)?;
     let header_value = |name| headers.get(name).and_then(|v| v.to_str().ok());
     let presented = header_value(RESET_SECRET_HEADER).or_else(|| {
-        header_value(header::AUTHORIZATION.as_str())
-            .and_then(|v| v.strip_prefix("Bearer "))
+        header_value(header::AUTHORIZATION.as_str()).and_then(|v| v.strip_prefix("Bearer "))
     });
     match presented {
         Some(presented) if tokens::matches(presented.trim(), secret.expose()) => Ok(()),
@@ -191,9 +190,15 @@ mod tests {
         headers.insert(RESET_SECRET_HEADER, HeaderValue::from_static("s3cret"));
         assert!(authorize(Some(&secret), &headers).is_ok());
         let mut bearer = HeaderMap::new();
-        bearer.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer s3cret"));
+        bearer.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer s3cret"),
+        );
         assert!(authorize(Some(&secret), &bearer).is_ok());
-        bearer.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic s3cret"));
+        bearer.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic s3cret"),
+        );
         assert!(authorize(Some(&secret), &bearer).is_err());
     }
 

@@ -8,8 +8,8 @@ pub mod receivers;
 
 use std::path::Path;
 
-use sea_orm::{ConnectionTrait, Database, EntityTrait};
 use inngest_executor::ManualClock;
+use sea_orm::{ConnectionTrait, Database, EntityTrait};
 use swag_store::config::{ExecutorMode, Settings};
 use swag_store::startup::Application;
 use swag_store::state::AppState;

@@ -135,7 +135,8 @@ pub async fn list_low_stock(
         })
         .collect();
     low.sort_by(|a, b| {
-        (a.product_name.as_str(), size_rank(&a.size)).cmp(&(b.product_name.as_str(), size_rank(&b.size)))
+        (a.product_name.as_str(), size_rank(&a.size))
+            .cmp(&(b.product_name.as_str(), size_rank(&b.size)))
     });
     Ok(low)
 }
@@ -225,7 +226,12 @@ mod tests {
         }
     }
 
-    fn row(id: &str, threshold: i32, last_stock: i32, resolved: bool) -> low_stock_notification::Model {
+    fn row(
+        id: &str,
+        threshold: i32,
+        last_stock: i32,
+        resolved: bool,
+    ) -> low_stock_notification::Model {
         let at = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
         low_stock_notification::Model {
             variant_id: id.to_owned(),
@@ -278,7 +284,10 @@ mod tests {
     #[test]
     fn a_changed_threshold_announces_again() {
         let decision = decide(&[variant("a", 3)], &[row("a", 4, 3, false)], 5);
-        assert_eq!(reasons(&decision), vec![("a", NotifyReason::ThresholdChanged)]);
+        assert_eq!(
+            reasons(&decision),
+            vec![("a", NotifyReason::ThresholdChanged)]
+        );
     }
 
     #[test]
