@@ -253,6 +253,32 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_low_stock_and_reset_variables() {
+        let defaults = settings(&[]).expect("defaults are valid");
+        assert_eq!(defaults.low_stock.threshold, 5);
+        assert_eq!(defaults.low_stock.slack_webhook, None);
+        assert_eq!(defaults.reset_secret, None);
+        let settings = settings(&[
+            ("LOW_STOCK_THRESHOLD", "7"),
+            (
+                "LOW_STOCK_SLACK_WEBHOOK_URL",
+                "https://hooks.slack.com/services/T/B/low",
+            ),
+            ("LOW_STOCK_SLACK_MENTION", "<!here>"),
+            ("SWAG_STORE_RESET_SECRET", "s3cret"),
+        ])
+        .expect("valid settings");
+        assert_eq!(settings.low_stock.threshold, 7);
+        assert_eq!(settings.low_stock.slack_mention.as_deref(), Some("<!here>"));
+        assert!(settings.low_stock.slack_webhook.is_some());
+        assert_eq!(
+            settings.reset_secret.as_ref().map(|s| s.expose()),
+            Some("s3cret")
+        );
+        assert!(!format!("{settings:?}").contains("s3cret"));
+    }
+
+    #[test]
     fn rejects_an_app_url_that_is_not_an_http_origin() {
         for value in [
             "swag.example.com",

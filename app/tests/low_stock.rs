@@ -7,6 +7,8 @@ mod support;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -387,4 +389,123 @@ async fn the_morning_check_runs_at_nine_in_los_angeles_and_repeats_nothing() {
         notification(&app.state.db, TEE_XXXL).await.last_stock,
         stock
     );
+}
+
+/// A Slack webhook stand-in that answers 500 while `failures_left` is above zero (counting it
+/// down), then 200; it records every body it got and which ones it accepted.
+#[derive(Clone, Default)]
+struct FlakySlack {
+    failures_left: Arc<AtomicUsize>,
+    received: Arc<Mutex<Vec<(u16, Value)>>>,
+}
+
+impl FlakySlack {
+    async fn start(&self) -> String {
+        let slack = self.clone();
+        let app = axum::Router::new().route(
+            "/slack/flaky",
+            axum::routing::post(move |body: axum::Json<Value>| {
+                let slack = slack.clone();
+                async move {
+                    let fail = slack
+                        .failures_left
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                    let status = if fail { 500 } else { 200 };
+                    slack.received.lock().unwrap().push((status, body.0));
+                    axum::http::StatusCode::from_u16(status).expect("status")
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{address}/slack/flaky")
+    }
+
+    fn statuses(&self) -> Vec<u16> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(s, _)| *s)
+            .collect()
+    }
+}
+
+/// The function's runs (any state), oldest first.
+async fn all_runs(app: &TestApp) -> Vec<RunView> {
+    let executor = app.state.durable.executor().expect("embedded executor");
+    let full_id = format!("{}-{FUNCTION_ID}", app.state.durable.client().app_id());
+    let mut runs = Vec::new();
+    for summary in executor.runs(1_000).await.expect("runs") {
+        if summary.function_id == full_id {
+            runs.push(executor.run(&summary.id).await.expect("run").expect("run"));
+        }
+    }
+    runs.sort_by_key(|r| r.created_at);
+    runs
+}
+
+/// Moves the manual clock past each retry's backoff until run number `index` has finished.
+async fn drive_until_finished(app: &TestApp, clock: &ManualClock, index: usize) -> RunView {
+    let executor = app.state.durable.executor().expect("embedded executor");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(run) = all_runs(app).await.get(index) {
+            if run.is_finished() {
+                return run.clone();
+            }
+        }
+        assert!(Instant::now() < deadline, "timed out driving run {index}");
+        clock.advance(Duration::from_secs(600));
+        executor.wake();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_slack_post_is_retried_never_lost_and_never_sent_twice() {
+    let slack = FlakySlack::default();
+    let url = slack.start().await;
+    let clock = ManualClock::starting_now();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = support::test_settings(&dir).await;
+    settings.low_stock = low_stock_env(None, &[(LOW_STOCK_THRESHOLD, "3")]);
+    settings.low_stock.slack_webhook = Some(Secret::new(url));
+    let app = support::spawn_with_clock(settings, dir, clock.clone()).await;
+    wait_for_sync(&app).await;
+    let db = &app.state.db;
+    set_stock(db, MUG, 2).await;
+
+    // Slack down for every attempt (1 + 3 retries): the run fails and records nothing…
+    slack.failures_left.store(usize::MAX, Ordering::SeqCst);
+    inventory_changed(&app, 1).await;
+    let run = drive_until_finished(&app, &clock, 0).await;
+    assert_eq!(run.status, "failed");
+    assert_eq!(slack.statuses(), vec![500; 4]);
+    assert!(run.step(step::RECORD).is_none());
+    assert!(low_stock_notification::Entity::find_by_id(MUG)
+        .one(db)
+        .await
+        .expect("read")
+        .is_none());
+
+    // …so the next change announces it; one failed post is retried and delivered once.
+    slack.failures_left.store(1, Ordering::SeqCst);
+    inventory_changed(&app, 2).await;
+    let run = drive_until_finished(&app, &clock, 1).await;
+    assert_eq!(run.status, "completed", "{:?}", run.error);
+    assert_eq!(slack.statuses(), vec![500, 500, 500, 500, 500, 200]);
+    assert_eq!(run.step(step::SEND_SLACK).expect("sent").attempts, 2);
+    assert_eq!(run.step(step::RECORD).expect("recorded").attempts, 1);
+    assert_eq!(notification(db, MUG).await.last_stock, 2);
+
+    // Recorded, so the next change says nothing.
+    inventory_changed(&app, 3).await;
+    let run = drive_until_finished(&app, &clock, 2).await;
+    assert_eq!(run.status, "completed");
+    assert_eq!(slack.statuses().len(), 6);
 }
