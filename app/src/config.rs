@@ -12,6 +12,8 @@ const DEFAULT_SITE_ROOT: &str = "target/site";
 const DEFAULT_DATABASE_URL: &str = "sqlite://swag-store.db?mode=rwc";
 /// The Inngest app id unless `INNGEST_APP_ID` says otherwise.
 const DEFAULT_APP_ID: &str = "inngest-swag-store";
+/// The secret `POST /api/inventory/reset` requires.
+pub const RESET_SECRET: &str = "SWAG_STORE_RESET_SECRET";
 
 /// Who runs the durable functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,11 @@ pub struct Settings {
     pub order_ops_slack_webhook: Option<crate::integrations::Secret>,
     /// `STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE`: checkout and webhooks.
     pub stripe: crate::integrations::stripe::StripeSettings,
+    /// `LOW_STOCK_THRESHOLD`, `LOW_STOCK_SLACK_WEBHOOK_URL`, `LOW_STOCK_SLACK_MENTION`:
+    /// low-stock alerts.
+    pub low_stock: crate::functions::notify_low_inventory::LowStockSettings,
+    /// `SWAG_STORE_RESET_SECRET`: guards `POST /api/inventory/reset` (off when unset).
+    pub reset_secret: Option<crate::integrations::Secret>,
 }
 
 /// A public origin such as `https://swag.example.com`: http(s), no path, kept without the
@@ -131,6 +138,8 @@ impl Settings {
                 crate::integrations::slack::ORDER_OPS_SLACK_WEBHOOK_URL,
             )?,
             stripe: crate::integrations::stripe::StripeSettings::from_lookup(get)?,
+            low_stock: crate::functions::notify_low_inventory::LowStockSettings::from_lookup(get)?,
+            reset_secret: get(RESET_SECRET).map(|s| crate::integrations::Secret::new(s.trim())),
         })
     }
 }
@@ -241,6 +250,32 @@ mod tests {
     #[test]
     fn rejects_a_bad_host() {
         assert!(settings(&[("HOST", "localhost:3000")]).is_err());
+    }
+
+    #[test]
+    fn reads_the_low_stock_and_reset_variables() {
+        let defaults = settings(&[]).expect("defaults are valid");
+        assert_eq!(defaults.low_stock.threshold, 5);
+        assert_eq!(defaults.low_stock.slack_webhook, None);
+        assert_eq!(defaults.reset_secret, None);
+        let settings = settings(&[
+            ("LOW_STOCK_THRESHOLD", "7"),
+            (
+                "LOW_STOCK_SLACK_WEBHOOK_URL",
+                "https://hooks.slack.com/services/T/B/low",
+            ),
+            ("LOW_STOCK_SLACK_MENTION", "<!here>"),
+            ("SWAG_STORE_RESET_SECRET", "s3cret"),
+        ])
+        .expect("valid settings");
+        assert_eq!(settings.low_stock.threshold, 7);
+        assert_eq!(settings.low_stock.slack_mention.as_deref(), Some("<!here>"));
+        assert!(settings.low_stock.slack_webhook.is_some());
+        assert_eq!(
+            settings.reset_secret.as_ref().map(|s| s.expose()),
+            Some("s3cret")
+        );
+        assert!(!format!("{settings:?}").contains("s3cret"));
     }
 
     #[test]

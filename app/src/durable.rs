@@ -4,7 +4,7 @@
 
 use axum::Router;
 use inngest::{Config, EncryptionMiddleware, Inngest, ServeHandler};
-use inngest_executor::Executor;
+use inngest_executor::{Clock, Executor};
 use sea_orm::DatabaseConnection;
 
 use crate::config::{ExecutorMode, Settings};
@@ -36,12 +36,14 @@ pub struct Durable {
 }
 
 impl Durable {
-    /// Builds everything for a server reachable at `local_url`.
+    /// Builds everything for a server reachable at `local_url`; the embedded executor schedules
+    /// on `clock`.
     pub async fn start(
         settings: &Settings,
         db: &DatabaseConnection,
         local_url: &str,
         deps: FunctionDeps,
+        clock: impl Clock,
     ) -> Result<Self, DurableError> {
         let embedded_key = settings
             .signing_key
@@ -68,6 +70,7 @@ impl Durable {
                     .database(db.clone())
                     .signing_key(embedded_key)
                     .event_key(EMBEDDED_EVENT_KEY)
+                    .clock(clock)
                     .build()
                     .await?,
             ),

@@ -6,12 +6,14 @@ use crate::config::Settings;
 use crate::durable::{Durable, DurableError};
 use crate::functions::FunctionDeps;
 use crate::realtime::{self, PublishError, Realtime};
+use crate::routes::inventory_reset;
 use crate::routes::{assets, health, product_images};
 use crate::routes::{checkout, confirmation, discounts, stripe_webhook};
 use crate::state::AppState;
 use crate::ui::{shell, App};
 use axum::routing::post;
 use axum::{routing::get, Router};
+use inngest_executor::{Clock, SystemClock};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
@@ -62,6 +64,15 @@ impl Application {
     /// Loads the client bundle and binds the listener. With port 0 the OS picks a free port;
     /// [`Application::port`] says which.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, SystemClock).await
+    }
+
+    /// Like [`Application::build`], with the embedded executor scheduling (sleeps, retries,
+    /// crons) on `clock`: tests pass a manual clock to fire crons on demand.
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: impl Clock,
+    ) -> Result<Self, StartupError> {
         let bundle = ClientBundle::load(&settings.site_root)?;
         let bind_error = |source| StartupError::Bind {
             address: settings.bind_address,
@@ -93,7 +104,7 @@ impl Application {
         let realtime = Realtime::for_database(&db).await?;
         let deps =
             FunctionDeps::build(&settings, db.clone(), realtime.clone(), &public_url).await?;
-        let durable = Durable::start(&settings, &db, &local_url, deps).await?;
+        let durable = Durable::start(&settings, &db, &local_url, deps, clock).await?;
         let payments = crate::integrations::stripe::Payments::from_settings(&settings.stripe)?;
         let state = AppState {
             db,
@@ -101,6 +112,7 @@ impl Application {
             durable,
             public_url: public_url.clone(),
             payments,
+            reset_secret: settings.reset_secret.clone(),
         };
         let options = LeptosOptions::builder()
             .output_name(bundle.output_name())
@@ -172,6 +184,7 @@ fn router(options: LeptosOptions, site_root: &Path, state: AppState) -> Router {
         .route("/api/checkout", post(checkout::checkout))
         .route("/api/discounts/validate", post(discounts::validate))
         .route("/api/webhooks/stripe", post(stripe_webhook::receive))
+        .route("/api/inventory/reset", post(inventory_reset::reset))
         .route("/orders/confirmation", get(confirmation::confirm))
         .route("/api/realtime/{channel}", get(realtime::sse::subscribe))
         .merge(state.durable.router())

@@ -16,6 +16,8 @@ pub struct AppState {
     pub public_url: String,
     /// Stripe: the API when `STRIPE_SECRET_KEY` is set, and the webhook secret.
     pub payments: crate::integrations::stripe::Payments,
+    /// `SWAG_STORE_RESET_SECRET`: the inventory reset is off without it.
+    pub reset_secret: Option<crate::integrations::Secret>,
 }
 
 impl FromRef<AppState> for Realtime {

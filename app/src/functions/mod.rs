@@ -1,6 +1,7 @@
 //! The store's durable functions, one file each, and what they share.
 
 pub mod fulfill_order;
+pub mod notify_low_inventory;
 pub mod payments;
 
 use std::sync::Arc;
@@ -49,6 +50,8 @@ pub struct FunctionDeps {
     pub email: Service<EmailClient>,
     pub orders_sheet: Service<OrdersSheet>,
     pub ops_alerts: Service<SlackWebhook>,
+    /// Low-stock alerts: threshold, Slack webhook and mention.
+    pub low_stock: notify_low_inventory::LowStockAlerts,
 }
 
 /// Why the functions' clients could not be built.
@@ -80,6 +83,8 @@ impl FunctionDeps {
                 reason: "ORDER_OPS_SLACK_WEBHOOK_URL is not set".to_owned(),
             },
         };
+        let low_stock =
+            notify_low_inventory::LowStockAlerts::new(&settings.low_stock, http.clone());
         let payments = match &settings.stripe.secret_key {
             Some(key) => {
                 let stripe = Stripe::new(key, &settings.stripe.api_base)?;
@@ -95,11 +100,15 @@ impl FunctionDeps {
             email: Service::from_result(EmailClient::from_settings(&settings.email, http)),
             orders_sheet: Service::from_result(OrdersSheet::from_settings(&settings.sheets).await?),
             ops_alerts,
+            low_stock,
         })
     }
 }
 
 /// Every function the store serves.
 pub fn all(_client: Inngest, deps: FunctionDeps) -> Vec<Function> {
-    vec![fulfill_order::function(deps)]
+    vec![
+        fulfill_order::function(deps.clone()),
+        notify_low_inventory::function(deps),
+    ]
 }

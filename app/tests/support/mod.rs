@@ -8,6 +8,7 @@ pub mod receivers;
 
 use std::path::Path;
 
+use inngest_executor::ManualClock;
 use sea_orm::{ConnectionTrait, Database, EntityTrait};
 use swag_store::config::{ExecutorMode, Settings};
 use swag_store::startup::Application;
@@ -59,6 +60,8 @@ pub async fn test_settings(dir: &TempDir) -> Settings {
         sheets: Default::default(),
         order_ops_slack_webhook: None,
         stripe: Default::default(),
+        low_stock: Default::default(),
+        reset_secret: None,
     }
 }
 
@@ -70,6 +73,18 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_with(settings: Settings, dir: TempDir) -> TestApp {
     let app = Application::build(settings).await.expect("app starts");
+    serve(app, dir)
+}
+
+/// Like [`spawn_with`], with the embedded executor on `clock` (to fire crons on demand).
+pub async fn spawn_with_clock(settings: Settings, dir: TempDir, clock: ManualClock) -> TestApp {
+    let app = Application::build_with_clock(settings, clock)
+        .await
+        .expect("app starts");
+    serve(app, dir)
+}
+
+fn serve(app: Application, dir: TempDir) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());

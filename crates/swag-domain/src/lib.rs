@@ -4,10 +4,12 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod catalog_reset;
 pub mod discount;
 pub mod entity;
 pub mod ids;
 pub mod inventory;
+pub mod low_stock;
 pub mod order;
 pub mod orders;
 pub mod timeline;
