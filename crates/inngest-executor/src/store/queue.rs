@@ -21,7 +21,7 @@ pub enum Kind {
     Wake,
     /// A wait (event, signal, invoke) timed out.
     Timeout,
-    /// Perform an AI inference request for a step.
+    /// Perform a step's HTTP request (`AIGateway`, `Gateway`) and memoize the answer.
     Gateway,
     /// A cron trigger is due.
     Cron,
