@@ -171,7 +171,7 @@ pub async fn execute(
 }
 
 /// An error with its causes, `a: b: c`.
-fn chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

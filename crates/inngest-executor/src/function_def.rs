@@ -105,6 +105,10 @@ pub struct FunctionDef {
     pub batch: Option<BatchDef>,
     /// Cancel-on events.
     pub cancel: Vec<CancelDef>,
+    /// `timeouts.start`: cancel a run not started this long after it was created.
+    pub timeout_start_ms: Option<i64>,
+    /// `timeouts.finish`: cancel a run not finished this long after it started.
+    pub timeout_finish_ms: Option<i64>,
 }
 
 fn string(value: &Value, key: &str) -> Option<String> {
@@ -212,6 +216,9 @@ impl FunctionDef {
                 })
             })
             .collect();
+        let timeouts = config.get("timeouts");
+        let timeout = |key: &str| timeouts.and_then(|t| duration(t, key)).filter(|ms| *ms > 0);
+        let (timeout_start_ms, timeout_finish_ms) = (timeout("start"), timeout("finish"));
         Ok(Self {
             id,
             name,
@@ -224,6 +231,8 @@ impl FunctionDef {
             idempotency: string(config, "idempotency"),
             batch,
             cancel,
+            timeout_start_ms,
+            timeout_finish_ms,
         })
     }
 
@@ -300,7 +309,8 @@ mod tests {
             "debounce": {"period": "5s", "timeout": "1m"},
             "idempotency": "event.data.id",
             "batchEvents": {"maxSize": 10, "timeout": "5s"},
-            "cancel": [{"event": "shop/cancel", "if": "async.data.id == event.data.id", "timeout": "1h"}]
+            "cancel": [{"event": "shop/cancel", "if": "async.data.id == event.data.id", "timeout": "1h"}],
+            "timeouts": {"start": "30s", "finish": "2h"}
         });
         let f = FunctionDef::parse(&config).unwrap();
         assert_eq!(f.max_attempts, 3);
@@ -323,6 +333,10 @@ mod tests {
         assert_eq!(f.batch.as_ref().map(|b| b.max_size), Some(10));
         assert_eq!(f.cancel.len(), 1);
         assert_eq!(
+            (f.timeout_start_ms, f.timeout_finish_ms),
+            (Some(30_000), Some(7_200_000))
+        );
+        assert_eq!(
             f.step_url("abc"),
             "http://h/api/inngest?fnId=app-f&stepId=abc"
         );
@@ -331,6 +345,8 @@ mod tests {
     #[test]
     fn defaults_to_four_retries() {
         let config = json!({"id": "a-b", "triggers": [], "steps": {"step": {"runtime": {"url": "http://h/x?fnId=a-b&stepId=step"}}}});
-        assert_eq!(FunctionDef::parse(&config).unwrap().max_attempts, 5);
+        let f = FunctionDef::parse(&config).unwrap();
+        assert_eq!(f.max_attempts, 5);
+        assert_eq!((f.timeout_start_ms, f.timeout_finish_ms), (None, None));
     }
 }

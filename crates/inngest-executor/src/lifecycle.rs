@@ -29,6 +29,55 @@ pub(crate) enum Ending {
     Completed(Value),
     Failed(Value),
     Cancelled,
+    /// Cancelled by `timeouts.start` or `timeouts.finish`.
+    TimedOut(RunTimeout),
+}
+
+/// A function's run timeouts (`timeouts` in its config): as with Inngest, a run that did not
+/// start within `start` of being created, or did not finish within `finish` of starting, is
+/// cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunTimeout {
+    /// `timeouts.start`.
+    Start,
+    /// `timeouts.finish`.
+    Finish,
+}
+
+impl RunTimeout {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RunTimeout::Start => "start",
+            RunTimeout::Finish => "finish",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        match text {
+            "start" => Some(RunTimeout::Start),
+            "finish" => Some(RunTimeout::Finish),
+            _ => None,
+        }
+    }
+
+    /// The limit configured for this timeout, if any.
+    pub(crate) fn limit_ms(self, def: &FunctionDef) -> Option<i64> {
+        match self {
+            RunTimeout::Start => def.timeout_start_ms,
+            RunTimeout::Finish => def.timeout_finish_ms,
+        }
+    }
+
+    /// The error recorded on a run this timeout cancelled.
+    fn error(self) -> Value {
+        let message = match self {
+            RunTimeout::Start => "the run did not start within its start timeout (timeouts.start)",
+            RunTimeout::Finish => {
+                "the run did not finish within its finish timeout (timeouts.finish)"
+            }
+        };
+        json!({ "name": "RunTimedOut", "message": message })
+    }
 }
 
 impl Core {
@@ -181,6 +230,10 @@ impl Core {
         };
         runs::insert(txn, new, now).await?;
         queue::enqueue(txn, NewItem::new(Kind::Start, Some(&run_id), now), now).await?;
+        if let Some(limit) = def.timeout_start_ms {
+            self.enqueue_run_timeout(txn, &run_id, RunTimeout::Start, now + limit)
+                .await?;
+        }
         fx.run(&run_id, &def.id, "run.queued", now);
         fx.wake = true;
         Ok(())
@@ -245,6 +298,20 @@ impl Core {
         Ok(())
     }
 
+    /// Schedules the check of a run timeout at `at` (executor clock).
+    pub(crate) async fn enqueue_run_timeout(
+        &self,
+        txn: &DatabaseTransaction,
+        run_id: &str,
+        timeout: RunTimeout,
+        at: i64,
+    ) -> Result<()> {
+        let item = NewItem::new(Kind::RunTimeout, Some(run_id), at)
+            .payload(json!({ "timeout": timeout.as_str() }));
+        queue::enqueue(txn, item, self.now()).await?;
+        Ok(())
+    }
+
     /// Schedules "call the function again" for a run, once.
     pub(crate) async fn enqueue_discovery(
         &self,
@@ -299,6 +366,12 @@ impl Core {
                     status::CANCELLED,
                     None,
                     Some(json!({"name": "RunCancelled", "message": "the run was cancelled"})),
+                    "run.cancelled",
+                ),
+                Ending::TimedOut(timeout) => (
+                    status::CANCELLED,
+                    None,
+                    Some(timeout.error()),
                     "run.cancelled",
                 ),
             };

@@ -208,7 +208,7 @@ impl TestEngine {
                     true
                 }
                 Some(Kind::Wake) => skip_sleeps,
-                Some(Kind::Timeout | Kind::Cron) | None => false,
+                Some(Kind::Timeout | Kind::Cron | Kind::RunTimeout) | None => false,
             };
             let next = items
                 .iter()

@@ -1,4 +1,5 @@
-//! Cancellation, concurrency, idempotency, rate limiting, debounce, batching and crons.
+//! Cancellation, run timeouts, concurrency, idempotency, rate limiting, debounce, batching and
+//! crons.
 
 mod common;
 
@@ -10,7 +11,7 @@ use chrono::{TimeZone, Utc};
 use common::{Harness, APP, EVENT_KEY};
 use inngest::{
     BatchEvents, Cancel, Concurrency, Context, Debounce, Error, Function, FunctionOpts, RateLimit,
-    Trigger,
+    Timeouts, Trigger,
 };
 use inngest_executor::ManualClock;
 use serde_json::{json, Value};
@@ -353,4 +354,131 @@ async fn cron_triggers_fire_on_the_executor_clock_in_their_timezone() {
             fired.lock().unwrap().len() == 2
         })
         .await;
+}
+
+#[tokio::test]
+async fn run_timeouts_cancel_runs_not_started_or_not_finished_in_time() {
+    let clock = ManualClock::starting_now();
+    let timer = clock.clone();
+    let calls: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let record = calls.clone();
+    let harness = Harness::start_with(
+        move |_| {
+            vec![
+                Function::new(
+                    FunctionOpts::new("timed")
+                        .trigger(Trigger::event("test/timed"))
+                        .concurrency(Concurrency::new(1))
+                        .timeouts(Timeouts {
+                            start: Some(Duration::from_secs(10)),
+                            finish: Some(Duration::from_secs(60)),
+                        }),
+                    move |ctx: Context<Value>| {
+                        let record = record.clone();
+                        async move {
+                            record.lock().unwrap().push(ctx.event.data["n"].clone());
+                            ctx.step.sleep("nap", Duration::from_secs(3600)).await;
+                            Ok::<_, Error>("woke")
+                        }
+                    },
+                )
+                .unwrap(),
+                Function::new(
+                    FunctionOpts::new("prompt")
+                        .trigger(Trigger::event("test/prompt"))
+                        .timeouts(Timeouts {
+                            start: Some(Duration::from_secs(10)),
+                            finish: Some(Duration::from_secs(60)),
+                        }),
+                    |_ctx: Context<Value>| async move { Ok::<_, Error>("on time") },
+                )
+                .unwrap(),
+            ]
+        },
+        move |b| common::fast(b).clock(timer),
+    )
+    .await;
+    let first = harness.send("test/timed", json!({"n": 1})).await;
+    harness
+        .eventually("the first run sleeps", || async {
+            harness
+                .runs_of_event(&first)
+                .await
+                .first()
+                .is_some_and(|r| r.step("nap").is_some_and(|s| s.status == "sleeping"))
+        })
+        .await;
+    // Concurrency 1: the second run cannot start while the first sleeps.
+    let second = harness.send("test/timed", json!({"n": 2})).await;
+    let prompt = harness.send("test/prompt", json!({})).await;
+    let done = harness.finished_run("prompt", &prompt).await;
+    assert_eq!(done.status, "completed");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let status_of = |event: String| {
+        let harness = &harness;
+        async move { harness.runs_of_event(&event).await[0].clone() }
+    };
+    assert_eq!(status_of(second.clone()).await.status, "queued");
+
+    // Start timeout: the queued run is cancelled; the started one is not.
+    clock.advance(Duration::from_secs(11));
+    harness.executor.wake();
+    let cancelled = harness.finished_run("timed", &second).await;
+    assert_eq!(cancelled.status, "cancelled", "{cancelled:#?}");
+    assert_eq!(cancelled.started_at, None, "it never started");
+    let error = cancelled.error.clone().unwrap_or_default();
+    assert_eq!(error["name"], json!("RunTimedOut"));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("timeouts.start"),
+        "{error}"
+    );
+    assert_eq!(
+        *calls.lock().unwrap(),
+        vec![json!(1)],
+        "the SDK never ran the second"
+    );
+    let running = status_of(first.clone()).await;
+    assert_eq!(running.status, "running", "{running:#?}");
+
+    // Finish timeout: 60 s after it started, the sleeping run is cancelled.
+    clock.advance(Duration::from_secs(48));
+    harness.executor.wake();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(status_of(first.clone()).await.status, "running", "59 s in");
+    clock.advance(Duration::from_secs(2));
+    harness.executor.wake();
+    let cancelled = harness.finished_run("timed", &first).await;
+    assert_eq!(cancelled.status, "cancelled", "{cancelled:#?}");
+    let error = cancelled.error.clone().unwrap_or_default();
+    assert_eq!(error["name"], json!("RunTimedOut"));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("timeouts.finish"),
+        "{error}"
+    );
+
+    // The run that finished in time keeps its result, and no timeout is left in the queue.
+    clock.advance(Duration::from_secs(3600));
+    harness.executor.wake();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let done = harness.finished_run("prompt", &prompt).await;
+    assert_eq!(
+        (done.status.as_str(), done.output),
+        ("completed", Some(json!("on time")))
+    );
+    assert_eq!(*calls.lock().unwrap(), vec![json!(1)]);
+    use sea_orm::EntityTrait;
+    let left = inngest_executor::entity::queue_item::Entity::find()
+        .all(harness.executor.database())
+        .await
+        .unwrap();
+    assert!(
+        left.iter().all(|i| i.kind != "run_timeout"),
+        "timeouts of finished runs are gone: {left:#?}"
+    );
 }

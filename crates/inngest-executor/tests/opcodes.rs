@@ -10,14 +10,63 @@ use axum::routing::post;
 use axum::Json;
 use common::{Harness, APP};
 use inngest::{
-    AiInfer, Context, Error, Event, Function, FunctionOpts, Invoke, Trigger, WaitForEvent,
-    WaitForSignal,
+    AiInfer, Context, Error, Event, Fetch, FetchResponse, Function, FunctionOpts, Invoke, Trigger,
+    WaitForEvent, WaitForSignal,
 };
 use inngest_executor::ManualClock;
 use serde_json::{json, Value};
 
 /// What the stand-in model endpoint received: the Authorization header and the body.
 type ModelRequest = (Option<String>, Value);
+
+/// A request the stand-in `step.fetch` target received.
+#[derive(Debug, Clone)]
+struct Received {
+    method: String,
+    uri: String,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+/// An HTTP server on 127.0.0.1 that records every request and answers it with `answer`;
+/// returns its base URL.
+async fn recording_server(
+    received: Arc<Mutex<Vec<Received>>>,
+    answer: impl Fn(&Received) -> axum::response::Response + Clone + Send + Sync + 'static,
+) -> String {
+    let app = axum::Router::new().fallback(
+        move |method: axum::http::Method,
+              uri: axum::http::Uri,
+              headers: axum::http::HeaderMap,
+              body: String| {
+            let received = received.clone();
+            let answer = answer.clone();
+            async move {
+                let request = Received {
+                    method: method.to_string(),
+                    uri: uri.to_string(),
+                    headers,
+                    body,
+                };
+                let response = answer(&request);
+                received.lock().unwrap().push(request);
+                response
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+/// A URL on 127.0.0.1 where nothing listens.
+async fn closed_port_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/ping", listener.local_addr().unwrap());
+    drop(listener);
+    url
+}
 
 fn counter() -> Arc<AtomicUsize> {
     Arc::new(AtomicUsize::new(0))
@@ -677,4 +726,249 @@ async fn send_event_steps_reach_the_event_api_once_and_trigger_functions() {
         .to_owned();
     let followup = harness.finished_run("followup", &id).await;
     assert_eq!(followup.output, Some(json!("sender")));
+}
+
+#[tokio::test]
+async fn fetch_gateway_makes_the_request_and_memoizes_any_response_as_data() {
+    use axum::response::IntoResponse;
+    let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let base = recording_server(received.clone(), |request| {
+        if request.uri.starts_with("/v1/orders") {
+            (
+                axum::http::StatusCode::CREATED,
+                [("content-type", "application/json"), ("x-order", "o-1")],
+                r#"{"id":"o-1","sku":"mug"}"#,
+            )
+                .into_response()
+        } else {
+            (axum::http::StatusCode::NOT_FOUND, "no such order").into_response()
+        }
+    })
+    .await;
+    let target = base.clone();
+    let harness = Harness::start(move |_| {
+        vec![Function::new(
+            FunctionOpts::new("fetcher").trigger(Trigger::event("test/fetch")),
+            move |ctx: Context<Value>| {
+                let base = target.clone();
+                async move {
+                    let request = Fetch::post(format!("{base}/v1/orders?dry=1"))
+                        .bearer_auth("sk-secret")
+                        .header("X-Trace", "t-1")
+                        .json(&json!({"sku": "mug"}));
+                    let created = ctx.step.fetch("create-order", request).await?;
+                    let missing: FetchResponse = ctx
+                        .step
+                        .fetch("lookup", Fetch::get(format!("{base}/v1/missing")))
+                        .await?;
+                    Ok::<_, Error>(json!({
+                        "created": created.status_code,
+                        "order_header": created.header("x-order"),
+                        "order": created.json::<Value>()?,
+                        "missing": missing.status_code,
+                        "missing_ok": missing.is_success(),
+                        "missing_body": missing.body,
+                    }))
+                }
+            },
+        )
+        .unwrap()]
+    })
+    .await;
+    let event = harness.send("test/fetch", json!({})).await;
+    let run = harness.finished_run("fetcher", &event).await;
+    assert_eq!(run.status, "completed", "{run:#?}");
+    // What the SDK decoded from the memoized responses on its next calls.
+    assert_eq!(
+        run.output,
+        Some(json!({
+            "created": 201, "order_header": "o-1", "order": {"id": "o-1", "sku": "mug"},
+            "missing": 404, "missing_ok": false, "missing_body": "no such order",
+        }))
+    );
+    // The requests the target received, each once.
+    let requests = received.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    let post = &requests[0];
+    assert_eq!(
+        (post.method.as_str(), post.uri.as_str()),
+        ("POST", "/v1/orders?dry=1")
+    );
+    let header = |r: &Received, name: &str| {
+        r.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header(post, "authorization").as_deref(),
+        Some("Bearer sk-secret")
+    );
+    assert_eq!(header(post, "x-trace").as_deref(), Some("t-1"));
+    assert_eq!(
+        header(post, "content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(header(post, "user-agent").as_deref(), Some("Inngest"));
+    assert_eq!(post.body, r#"{"sku":"mug"}"#);
+    let get = &requests[1];
+    assert_eq!(
+        (get.method.as_str(), get.uri.as_str(), get.body.as_str()),
+        ("GET", "/v1/missing", "")
+    );
+    assert_eq!(header(get, "authorization"), None);
+    // The memo has Inngest's shape: {url, headers, body, status_code}, canonical header names.
+    let step = run.step("create-order").expect("step");
+    assert_eq!(
+        (step.op.as_str(), step.status.as_str(), step.attempts),
+        ("Gateway", "completed", 1)
+    );
+    let memo = step.output.clone().expect("memoized");
+    assert_eq!(memo["url"], json!(format!("{base}/v1/orders?dry=1")));
+    assert_eq!(memo["status_code"], json!(201));
+    assert_eq!(memo["body"], json!(r#"{"id":"o-1","sku":"mug"}"#));
+    assert_eq!(memo["headers"]["Content-Type"], json!("application/json"));
+    assert_eq!(memo["headers"]["X-Order"], json!("o-1"));
+    let lookup = run.step("lookup").expect("step");
+    assert_eq!(
+        lookup.status, "completed",
+        "an error status is data, not a failure"
+    );
+    assert_eq!(
+        lookup.output.as_ref().map(|m| m["status_code"].clone()),
+        Some(json!(404))
+    );
+}
+
+#[tokio::test]
+async fn fetch_gateway_without_a_response_is_retried_then_fails_the_step() {
+    let down = closed_port_url().await;
+    let harness = Harness::start(move |_| {
+        vec![
+            Function::new(
+                FunctionOpts::new("unreachable")
+                    .trigger(Trigger::event("test/unreachable"))
+                    .retries(2),
+                move |ctx: Context<Value>| {
+                    let down = down.clone();
+                    async move {
+                        let request = Fetch::get(down).bearer_auth("sk-hidden");
+                        let response = ctx.step.fetch("ping", request).await?;
+                        Ok::<_, Error>(response.status_code)
+                    }
+                },
+            )
+            .unwrap(),
+            Function::new(
+                FunctionOpts::new("invalid")
+                    .trigger(Trigger::event("test/invalid"))
+                    .retries(2),
+                move |ctx: Context<Value>| async move {
+                    let request = Fetch::new("BREW", "http://127.0.0.1:9/pot");
+                    let outcome = ctx.step.fetch("brew", request).await;
+                    Ok::<_, Error>(
+                        json!({ "error": outcome.err().map(|e| e.message().to_owned()) }),
+                    )
+                },
+            )
+            .unwrap(),
+        ]
+    })
+    .await;
+    let unreachable = harness.send("test/unreachable", json!({})).await;
+    let invalid = harness.send("test/invalid", json!({})).await;
+    let run = harness.finished_run("unreachable", &unreachable).await;
+    // Every attempt the function has (retries(2): three) makes the request; then the error
+    // is memoized, the SDK raises it and the uncaught step error fails the run.
+    assert_eq!(run.status, "failed", "{run:#?}");
+    let step = run.step("ping").expect("step");
+    assert_eq!(
+        (step.op.as_str(), step.status.as_str(), step.attempts),
+        ("Gateway", "failed", 3)
+    );
+    let error = step.error.clone().expect("error");
+    assert_eq!(error["name"], json!("GatewayError"));
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("Error making gateway request"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("sk-hidden"),
+        "no header values in errors: {message}"
+    );
+    assert_eq!(
+        run.error.as_ref().map(|e| e["name"].clone()),
+        Some(json!("GatewayError"))
+    );
+    // Options that cannot make a request fail at once, without retries, and the code may
+    // handle the error.
+    let run = harness.finished_run("invalid", &invalid).await;
+    assert_eq!(run.status, "completed", "{run:#?}");
+    assert_eq!(
+        run.output,
+        Some(json!({"error": "invalid http method: BREW"}))
+    );
+    assert_eq!(run.step("brew").map(|s| s.attempts), Some(1));
+}
+
+#[tokio::test]
+async fn fetch_gateway_times_out_within_the_lease_and_retries() {
+    let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let slow = axum::Router::new().fallback({
+        let received = received.clone();
+        move |body: String| {
+            let received = received.clone();
+            async move {
+                received.lock().unwrap().push(Received {
+                    method: "GET".into(),
+                    uri: "/slow".into(),
+                    headers: axum::http::HeaderMap::new(),
+                    body,
+                });
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "too late"
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slow", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, slow).await.unwrap() });
+    let harness = Harness::start_with(
+        move |_| {
+            vec![Function::new(
+                FunctionOpts::new("slow")
+                    .trigger(Trigger::event("test/slow"))
+                    .retries(1),
+                move |ctx: Context<Value>| {
+                    let url = url.clone();
+                    async move {
+                        let outcome = ctx.step.fetch("wait-on-it", Fetch::get(url)).await;
+                        Ok::<_, Error>(outcome.is_err())
+                    }
+                },
+            )
+            .unwrap()]
+        },
+        // Requests time out at 80 % of the lease: 400 ms here.
+        |b| common::fast(b).lease(Duration::from_millis(500)),
+    )
+    .await;
+    let event = harness.send("test/slow", json!({})).await;
+    let run = harness.finished_run("slow", &event).await;
+    assert_eq!(run.output, Some(json!(true)), "{run:#?}");
+    assert_eq!(
+        received.lock().unwrap().len(),
+        2,
+        "retries(1): two attempts"
+    );
+    let step = run.step("wait-on-it").expect("step");
+    assert_eq!((step.status.as_str(), step.attempts), ("failed", 2));
+    let message = step
+        .error
+        .as_ref()
+        .and_then(|e| e["message"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.contains("timed out"), "{message}");
 }

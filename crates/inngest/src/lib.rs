@@ -59,4 +59,6 @@ pub use function::{
 pub use middleware::encryption::EncryptionMiddleware;
 pub use middleware::Middleware;
 pub use serve::{ServeHandler, ServeRequest, ServeResponse};
-pub use step::{AiInfer, Invoke, SendEventResult, Step, WaitForEvent, WaitForSignal};
+pub use step::{
+    AiInfer, Fetch, FetchResponse, Invoke, SendEventResult, Step, WaitForEvent, WaitForSignal,
+};

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures::future::Either;
 use inngest::{
-    AiInfer, Config, Context, EncryptionMiddleware, Error, Event, Function, FunctionFailed,
-    FunctionOpts, Inngest, Invoke, Trigger, WaitForEvent, WaitForSignal,
+    AiInfer, Config, Context, EncryptionMiddleware, Error, Event, Fetch, FetchResponse, Function,
+    FunctionFailed, FunctionOpts, Inngest, Invoke, Trigger, WaitForEvent, WaitForSignal,
 };
 use pretty_assertions::assert_eq;
 use reqwest::Method;
@@ -129,6 +129,23 @@ fn functions() -> Vec<Function> {
             let request = AiInfer::openai("gpt-4o-mini", "sk-test", json!({"messages": [{"role": "user", "content": "hi"}]}));
             let answer: Value = ctx.step.ai_infer("summarize", request).await?;
             Ok::<_, Error>(answer)
+        })
+        .unwrap(),
+        Function::new(opts("fetcher"), |ctx: Context<Value>| async move {
+            let request = Fetch::post("https://api.example.com/v1/orders?dry=1")
+                .bearer_auth("tok-1")
+                .header("X-Trace", "t1")
+                .json(&json!({"sku": "mug"}));
+            let created: FetchResponse = ctx.step.fetch("create-order", request).await?;
+            let status = ctx.step.fetch("order-status", Fetch::get("https://api.example.com/v1/status")).await?;
+            Ok::<_, Error>(json!({
+                "created": created.status_code,
+                "content_type": created.header("content-type"),
+                "order": created.json::<Value>()?,
+                "status": status.status_code,
+                "status_ok": status.is_success(),
+                "status_body": status.body,
+            }))
         })
         .unwrap(),
         Function::new(opts("typed"), |ctx: Context<Typed>| async move { Ok::<_, Error>(ctx.event.data.count * 2) })
@@ -593,6 +610,76 @@ async fn signals_and_ai_inference_are_reported_for_the_executor() {
 }
 
 #[tokio::test]
+async fn fetch_reports_a_gateway_op_and_reads_the_memoized_response() {
+    let (app, _) = setup().await;
+    let ev = event("test/fetcher", json!({}));
+    let first = app
+        .call("app-fetcher", "step", &call_body(ev.clone(), &[], 0, 4))
+        .await;
+    // The opts of `step.fetch` in the TypeScript SDK: lower-case header names, the body as
+    // a string, no `data`.
+    assert_eq!(
+        *first.op(),
+        json!({"id": hash("create-order"), "op": "Gateway", "name": "create-order", "displayName": "create-order",
+               "opts": {"url": "https://api.example.com/v1/orders?dry=1", "method": "POST",
+                        "headers": {"authorization": "Bearer tok-1", "x-trace": "t1", "content-type": "application/json"},
+                        "body": "{\"sku\":\"mug\"}"}})
+    );
+    // The executor memoizes `{url, headers, body, status_code}`; an error status is data.
+    let created = json!({"data": {"url": "https://api.example.com/v1/orders?dry=1", "status_code": 201,
+                                  "headers": {"Content-Type": "application/json"}, "body": "{\"id\":\"o-1\"}"}});
+    let second = app
+        .call(
+            "app-fetcher",
+            "step",
+            &call_body(ev.clone(), &[("create-order", created.clone())], 0, 4),
+        )
+        .await;
+    assert_eq!(
+        second.op()["opts"],
+        json!({"url": "https://api.example.com/v1/status", "method": "GET", "headers": {}}),
+        "no body, no `body` key"
+    );
+    let missing = json!({"data": {"url": "https://api.example.com/v1/status", "status_code": 503, "body": "down"}});
+    let done = app
+        .call(
+            "app-fetcher",
+            "step",
+            &call_body(
+                ev.clone(),
+                &[("create-order", created.clone()), ("order-status", missing)],
+                0,
+                4,
+            ),
+        )
+        .await;
+    assert_eq!(
+        (done.status, done.body),
+        (
+            200,
+            json!({"created": 201, "content_type": "application/json", "order": {"id": "o-1"},
+                   "status": 503, "status_ok": false, "status_body": "down"})
+        )
+    );
+    // A request that never got a response is memoized as an error: the step fails.
+    let failed = json!({"error": {"name": "GatewayError", "message": "Error making gateway request: connection refused"}});
+    let reply = app
+        .call(
+            "app-fetcher",
+            "step",
+            &call_body(
+                ev,
+                &[("create-order", created), ("order-status", failed)],
+                0,
+                4,
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.body["name"], json!("GatewayError"));
+}
+
+#[tokio::test]
 async fn send_event_step_sends_once_with_an_id_seed() {
     let (app, stand_in) = setup().await;
     let reply = app
@@ -687,7 +774,7 @@ async fn introspection_has_unauthenticated_and_signed_forms() {
     assert_eq!(
         open.body,
         json!({"authentication_succeeded": null, "capabilities": {"in_band_sync": "v1", "trust_probe": "v1"},
-               "function_count": 20, "has_event_key": true, "has_signing_key": true, "has_signing_key_fallback": true,
+               "function_count": 21, "has_event_key": true, "has_signing_key": true, "has_signing_key_fallback": true,
                "mode": "cloud", "schema_version": "2024-05-24"})
     );
     let bad = app
@@ -751,7 +838,7 @@ async fn in_band_sync_answers_a_signed_app_config() {
         json!(true)
     );
     let functions = reply.body["functions"].as_array().expect("functions");
-    assert_eq!(functions.len(), 20);
+    assert_eq!(functions.len(), 21);
     let hello = functions
         .iter()
         .find(|f| f["id"] == json!("app-hello"))
@@ -820,7 +907,7 @@ async fn out_of_band_sync_registers_with_the_hashed_key_and_reports_json() {
     assert_eq!(register[0].body["appName"], json!("app"));
     assert_eq!(
         register[0].body["functions"].as_array().map(Vec::len),
-        Some(20)
+        Some(21)
     );
 
     stand_in.register_statuses.lock().unwrap().extend([401]);

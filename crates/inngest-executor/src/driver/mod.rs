@@ -16,6 +16,7 @@ use crate::core::Core;
 use crate::entity::{queue_item, run, run_step};
 use crate::error::Result;
 use crate::feed::Effects;
+use crate::lifecycle::RunTimeout;
 use crate::store::queue::{self, Kind};
 use crate::store::runs::{self, status};
 use crate::store::{flow, from_text};
@@ -60,6 +61,7 @@ impl Core {
             Some(Kind::Gateway) => self.gateway(&item, token).await,
             Some(Kind::Cron) => self.fire_cron(&item, token).await,
             Some(Kind::Debounce) | Some(Kind::Batch) => self.flush_buffer(&item, token).await,
+            Some(Kind::RunTimeout) => self.run_timeout(&item, token).await,
             None => {
                 tracing::warn!(kind = %item.kind, "unknown queue item kind dropped");
                 queue::delete(&self.db, &item.id).await?;
@@ -143,6 +145,13 @@ impl Core {
             }
         }
         runs::mark_running(&txn, run_id, now).await?;
+        if let Some(limit) = self
+            .function(&run.function_id)
+            .and_then(|def| def.timeout_finish_ms)
+        {
+            self.enqueue_run_timeout(&txn, run_id, RunTimeout::Finish, now + limit)
+                .await?;
+        }
         queue::continue_as_call(&txn, &item.id, token, wall_ms() + self.lease_ms()).await?;
         fx.run(run_id, &run.function_id, "run.started", now);
         self.commit(txn, fx).await?;

@@ -291,11 +291,16 @@ impl Core {
                     .await?;
                     fx.step(&run.id, &run.function_id, "step.waiting", &step.name, now);
                 }
-                "AIGateway" => {
+                // The executor makes the request (`step.ai.infer`, `step.fetch`) and memoizes
+                // the answer; see `gateway.rs`.
+                "AIGateway" | "Gateway" => {
                     if runs::insert_step(txn, &run.id, &step, step_status::RUNNING, now).await? {
                         let gateway = NewItem::new(Kind::Gateway, Some(&run.id), now)
                             .step(step.hash.clone())
-                            .payload(json!({ "opts": op.opts.clone().unwrap_or(Value::Null) }));
+                            .payload(json!({
+                                "op": op.op,
+                                "opts": op.opts.clone().unwrap_or(Value::Null),
+                            }));
                         queue::enqueue(txn, gateway, now).await?;
                         fx.wake = true;
                     }

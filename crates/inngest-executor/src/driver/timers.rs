@@ -1,5 +1,5 @@
 //! Items that fire at a time: a sleep ends, a wait times out, a cron is due, a debounce or
-//! batch buffer flushes.
+//! batch buffer flushes, a run timeout passes.
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
@@ -8,8 +8,9 @@ use crate::core::Core;
 use crate::entity::queue_item;
 use crate::error::Result;
 use crate::feed::Effects;
-use crate::lifecycle::SCHEDULED_TIMER;
+use crate::lifecycle::{Ending, RunTimeout, SCHEDULED_TIMER};
 use crate::store::queue::{self, Kind};
+use crate::store::runs::status;
 use crate::store::waits::{self};
 use crate::store::{flow, from_text};
 
@@ -61,6 +62,48 @@ impl Core {
                 (Value::Null, false)
             };
             self.resume_wait(&txn, &wait, memo, failed, &mut fx).await?;
+        }
+        self.commit(txn, fx).await
+    }
+
+    /// A run timeout may have passed: cancel the run if it still has not started (`start`,
+    /// counted from its creation) or finished (`finish`, counted from its start). As Inngest
+    /// does, the function's current config decides: a timeout removed by a later sync no
+    /// longer applies, and a changed one is checked again at its new deadline.
+    pub(super) async fn run_timeout(&self, item: &queue_item::Model, token: &str) -> Result<()> {
+        let Some((txn, run)) = self.begin_held(item, token).await? else {
+            return Ok(());
+        };
+        let mut fx = Effects::default();
+        let now = self.now();
+        let timeout = RunTimeout::parse(
+            from_text(&item.payload)["timeout"]
+                .as_str()
+                .unwrap_or_default(),
+        );
+        let (Some(run), Some(timeout)) = (run, timeout) else {
+            queue::delete(&txn, &item.id).await?;
+            return self.commit(txn, fx).await;
+        };
+        let limit = self
+            .function(&run.function_id)
+            .and_then(|def| timeout.limit_ms(&def));
+        let since = match timeout {
+            // A run that started is past its start timeout for good.
+            RunTimeout::Start => (run.status == status::QUEUED).then_some(run.created_at),
+            RunTimeout::Finish => run.started_at.filter(|_| status::is_active(&run.status)),
+        };
+        match (limit, since) {
+            (Some(limit), Some(since)) if now < since + limit => {
+                queue::reschedule(&txn, &item.id, item.attempt, since + limit).await?;
+            }
+            (Some(_), Some(_)) => {
+                tracing::info!(run = %run.id, function = %run.function_id, timeout = timeout.as_str(), "run timed out; cancelling it");
+                // Ending the run deletes its queue items, this one included.
+                self.finish_run(&txn, &run, Ending::TimedOut(timeout), &mut fx)
+                    .await?;
+            }
+            _ => queue::delete(&txn, &item.id).await?,
         }
         self.commit(txn, fx).await
     }

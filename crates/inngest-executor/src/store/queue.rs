@@ -21,7 +21,7 @@ pub enum Kind {
     Wake,
     /// A wait (event, signal, invoke) timed out.
     Timeout,
-    /// Perform an AI inference request for a step.
+    /// Perform a step's HTTP request (`AIGateway`, `Gateway`) and memoize the answer.
     Gateway,
     /// A cron trigger is due.
     Cron,
@@ -29,6 +29,8 @@ pub enum Kind {
     Debounce,
     /// A batch's timeout passed.
     Batch,
+    /// A run's `timeouts.start` or `timeouts.finish` may have passed.
+    RunTimeout,
 }
 
 impl Kind {
@@ -43,6 +45,7 @@ impl Kind {
             Kind::Cron => "cron",
             Kind::Debounce => "debounce",
             Kind::Batch => "batch",
+            Kind::RunTimeout => "run_timeout",
         }
     }
 
@@ -57,6 +60,7 @@ impl Kind {
             "cron" => Kind::Cron,
             "debounce" => Kind::Debounce,
             "batch" => Kind::Batch,
+            "run_timeout" => Kind::RunTimeout,
             _ => return None,
         })
     }

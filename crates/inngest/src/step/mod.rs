@@ -1,7 +1,8 @@
 //! The step API handed to function code: `run`, sleeps, waits, invokes, event sends, AI
-//! inference and races. A step that must pause the function parks its future; the driver then
+//! inference, HTTP requests made by Inngest (`fetch`) and races. A step that must pause the function parks its future; the driver then
 //! reports it, so user code can neither panic on it nor swallow it.
 
+mod fetch;
 mod id;
 mod options;
 pub(crate) mod state;
@@ -22,6 +23,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tracing::Instrument;
 
+pub use fetch::{Fetch, FetchResponse};
 pub use id::{hash_step_id, occurrence_id};
 pub use options::{AiFormat, AiInfer, Invoke, SignalConflict, WaitForEvent, WaitForSignal};
 use state::{FoundStep, Lookup, RunState, StepOutcome};
@@ -152,6 +154,29 @@ impl Step {
         decode(value)
     }
 
+    /// Has Inngest make an HTTP request and memoizes the response (the `Gateway` op, as
+    /// `step.fetch` of the TypeScript SDK): the function is not running while the request is
+    /// in flight, and the request is made once per run. Any response is returned, error
+    /// statuses included; when no response comes (connection refused, timeout), the step is
+    /// retried as the function's retries allow, then this returns the error.
+    ///
+    /// ```no_run
+    /// # async fn demo(ctx: inngest::Context<serde_json::Value>) -> Result<(), inngest::Error> {
+    /// use inngest::Fetch;
+    /// let request = Fetch::post("https://api.example.com/v1/orders")
+    ///     .bearer_auth("secret-token")
+    ///     .json(&serde_json::json!({"sku": "mug"}));
+    /// let response = ctx.step.fetch("create-order", request).await?;
+    /// if response.is_success() {
+    ///     let order: serde_json::Value = response.json()?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn fetch(&self, id: &str, request: Fetch) -> Result<FetchResponse, Error> {
+        let value = self.pause(id, Opcode::Gateway, request.to_opts()).await?;
+        decode(value)
+    }
+
     /// Races two step futures; the first to complete (in the order the executor recorded) wins
     /// and the other is dropped. New steps of both are reported with `parallelMode: "race"`.
     pub async fn race<A: Future, B: Future>(&self, a: A, b: B) -> Either<A::Output, B::Output> {
@@ -169,8 +194,8 @@ impl Step {
         }
     }
 
-    /// A step the executor carries out (sleep, wait, invoke, AI): returns its memoized value,
-    /// or reports it and parks.
+    /// A step the executor carries out (sleep, wait, invoke, AI, fetch): returns its memoized
+    /// value, or reports it and parks.
     async fn pause(&self, id: &str, op: Opcode, opts: Value) -> Result<Value, Error> {
         match self.state.lookup(id) {
             Lookup::Memoized { slot } => self.memoized(slot).await,
