@@ -21,6 +21,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
+    /// The database this instance uses (another instance may be started on it).
+    pub database_url: String,
     _dir: TempDir,
 }
 
@@ -69,6 +71,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(settings: Settings, dir: TempDir) -> TestApp {
+    let database_url = settings.database_url.clone();
     let app = Application::build(settings).await.expect("app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
@@ -77,6 +80,7 @@ pub async fn spawn_with(settings: Settings, dir: TempDir) -> TestApp {
         address,
         client: reqwest::Client::new(),
         state,
+        database_url,
         _dir: dir,
     }
 }
