@@ -50,7 +50,9 @@ async fn read_events(mut response: reqwest::Response, done: impl Fn(&Sse) -> boo
         let left = deadline.saturating_duration_since(Instant::now());
         let chunk = tokio::time::timeout(left, response.chunk())
             .await
-            .unwrap_or_else(|_| panic!("the stream ended no run within {RUN_DEADLINE:?}: {events:?}"))
+            .unwrap_or_else(|_| {
+                panic!("the stream ended no run within {RUN_DEADLINE:?}: {events:?}")
+            })
             .expect("the stream stays readable")
             .expect("the stream stays open");
         buffer.push_str(std::str::from_utf8(&chunk).expect("SSE is UTF-8"));
@@ -162,7 +164,10 @@ async fn an_order_run_on_one_instance_streams_live_from_another() {
     // The run's last step publishes the order's status.
     let events = read_events(order_stream, |e| e.event == "status").await;
     let last = events.last().expect("one event at least");
-    assert_eq!(last.data["data"]["status"], "pending", "recorded, awaiting shipment: {last:?}");
+    assert_eq!(
+        last.data["data"]["status"], "pending",
+        "recorded, awaiting shipment: {last:?}"
+    );
     for event in &events {
         assert_eq!(event.data["channel"], format!("order:{ORDER_ID}"));
         assert!(

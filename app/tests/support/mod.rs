@@ -61,6 +61,7 @@ pub async fn test_settings(dir: &TempDir) -> Settings {
         sheets: Default::default(),
         order_ops_slack_webhook: None,
         stripe: Default::default(),
+        page_cache: None,
     }
 }
 
