@@ -76,11 +76,9 @@ impl PageCache {
         let mut messages = realtime.subscribe();
         let invalidated = cache.clone();
         tokio::spawn(async move {
-            loop {
-                match messages.recv().await {
-                    Ok(_) | Err(RecvError::Lagged(_)) => invalidated.clear(),
-                    Err(RecvError::Closed) => break,
-                }
+            // A missed (lagged) message is a change too.
+            while let Ok(_) | Err(RecvError::Lagged(_)) = messages.recv().await {
+                invalidated.clear();
             }
         });
         cache
