@@ -59,6 +59,9 @@ pub struct Settings {
     pub low_stock: crate::functions::notify_low_inventory::LowStockSettings,
     /// `SWAG_STORE_RESET_SECRET`: guards `POST /api/inventory/reset` (off when unset).
     pub reset_secret: Option<crate::integrations::Secret>,
+    /// `PAGE_CACHE_MS`: how long the catalog pages' first paint may be served from memory
+    /// (`crate::page_cache`); unset or 0 renders every request.
+    pub page_cache: Option<std::time::Duration>,
 }
 
 /// A public origin such as `https://swag.example.com`: http(s), no path, kept without the
@@ -140,7 +143,21 @@ impl Settings {
             stripe: crate::integrations::stripe::StripeSettings::from_lookup(get)?,
             low_stock: crate::functions::notify_low_inventory::LowStockSettings::from_lookup(get)?,
             reset_secret: get(RESET_SECRET).map(|s| crate::integrations::Secret::new(s.trim())),
+            page_cache: page_cache_from(get("PAGE_CACHE_MS"))?,
         })
+    }
+}
+
+fn page_cache_from(value: Option<String>) -> Result<Option<std::time::Duration>, ConfigError> {
+    let Some(value) = value else { return Ok(None) };
+    match value.trim().parse::<u64>() {
+        Ok(0) => Ok(None),
+        Ok(ms) => Ok(Some(std::time::Duration::from_millis(ms))),
+        Err(_) => Err(ConfigError::Invalid {
+            key: "PAGE_CACHE_MS",
+            value,
+            reason: "expected milliseconds, such as 1000 (0 turns the page cache off)",
+        }),
     }
 }
 
@@ -192,6 +209,26 @@ mod tests {
         assert_eq!(settings.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(settings.executor, ExecutorMode::Embedded);
         assert_eq!(settings.app_id, "inngest-swag-store");
+    }
+
+    #[test]
+    fn the_page_cache_is_off_unless_page_cache_ms_is_a_positive_number() {
+        assert_eq!(settings(&[]).unwrap().page_cache, None);
+        assert_eq!(
+            settings(&[("PAGE_CACHE_MS", "0")]).unwrap().page_cache,
+            None
+        );
+        assert_eq!(
+            settings(&[("PAGE_CACHE_MS", "1000")]).unwrap().page_cache,
+            Some(std::time::Duration::from_secs(1))
+        );
+        assert!(matches!(
+            settings(&[("PAGE_CACHE_MS", "soon")]),
+            Err(ConfigError::Invalid {
+                key: "PAGE_CACHE_MS",
+                ..
+            })
+        ));
     }
 
     #[test]

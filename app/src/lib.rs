@@ -15,6 +15,8 @@ pub mod functions;
 #[cfg(feature = "ssr")]
 pub mod integrations;
 #[cfg(feature = "ssr")]
+pub mod page_cache;
+#[cfg(feature = "ssr")]
 pub mod progress;
 #[cfg(feature = "ssr")]
 pub mod realtime;

@@ -5,6 +5,7 @@ use crate::bundle::{BundleError, ClientBundle, PKG_DIR};
 use crate::config::Settings;
 use crate::durable::{Durable, DurableError};
 use crate::functions::FunctionDeps;
+use crate::page_cache::{self, PageCache};
 use crate::realtime::{self, PublishError, Realtime};
 use crate::routes::inventory_reset;
 use crate::routes::{assets, health, product_images};
@@ -20,7 +21,6 @@ use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use migration::{Migrator, MigratorTrait};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::Path;
 use std::sync::OnceLock;
 use tokio::net::TcpListener;
 
@@ -122,7 +122,7 @@ impl Application {
             .build();
         Ok(Self {
             listener,
-            router: router(options, &settings.site_root, state.clone()),
+            router: router(options, &settings, state.clone()),
             state,
             port: address.port(),
             local_url,
@@ -173,7 +173,11 @@ fn page_routes() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-fn router(options: LeptosOptions, site_root: &Path, state: AppState) -> Router {
+fn router(options: LeptosOptions, settings: &Settings, state: AppState) -> Router {
+    let site_root = settings.site_root.as_path();
+    let page_cache = settings
+        .page_cache
+        .map(|max_age| PageCache::start(max_age, &state.realtime));
     let pages = page_routes();
     let api = Router::new()
         .route("/api/health", get(health::health))
@@ -198,6 +202,13 @@ fn router(options: LeptosOptions, site_root: &Path, state: AppState) -> Router {
         // Other static files from the site root, else the app's 404 page.
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options);
+    let site = match page_cache {
+        Some(cache) => site.layer(axum::middleware::from_fn_with_state(
+            cache,
+            page_cache::serve,
+        )),
+        None => site,
+    };
     site.merge(api).layer(assets::revalidate_unless_set())
 }
 

@@ -1,5 +1,5 @@
 // Starts the built store server on a port the OS picks, with a fresh SQLite database, and
-// stops it again.
+// stops it again. `env` adds or overrides variables (e.g. Stripe pointed at a stand-in).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +13,7 @@ const STARTUP_TIMEOUT_MS = 30_000;
  * `waitForLog(pattern)` resolves once the server's output (from the start) matches `pattern`.
  * @returns {Promise<{ url: string, stop: () => Promise<void>, waitForLog: (pattern: RegExp, timeoutMs?: number) => Promise<string> }>}
  */
-export function startServer({ binary, siteRoot }) {
+export function startServer({ binary, siteRoot, env = {} }) {
   // Every run starts from the seed catalog and no orders.
   const dataDir = mkdtempSync(join(tmpdir(), "swag-store-e2e-"));
   const child = spawn(binary, [], {
@@ -30,6 +30,7 @@ export function startServer({ binary, siteRoot }) {
       STRIPE_SECRET_KEY: "",
       NO_COLOR: "1",
       RUST_LOG: "info",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -6,54 +6,21 @@
 // Needs SWAG_STORE_BIN (the built server) and SITE_ROOT (the built site dir); scripts/e2e sets
 // both after building. CHROMIUM overrides /usr/bin/chromium.
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { launchBrowser, recordProblems } from "./browser.mjs";
+import {
+  attribute,
+  eventually,
+  HYDRATION_TIMEOUT_MS,
+  requiredEnv,
+  screenshot,
+  text,
+  unexpected,
+} from "./helpers.mjs";
 import { startServer } from "./server.mjs";
 
-const HYDRATION_TIMEOUT_MS = 30_000;
-const LIVE_TIMEOUT_MS = 30_000;
-const RESULTS_DIR = new URL("../test-results/", import.meta.url).pathname;
 const FULFILMENT_FUNCTION = "inngest-swag-store-fulfill-order";
 const ORDER_ID = "ord_e2etest1";
-
-function requiredEnv(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run this through scripts/e2e`);
-  return value;
-}
-
-/** Polls `read` until `accept(value)` holds; fails with `what` and the last value otherwise. */
-async function eventually(read, accept, what, timeoutMs = LIVE_TIMEOUT_MS) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (accept(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`${what} (last seen: ${JSON.stringify(last)})`);
-}
-
-const text = (locator) => async () => ((await locator.count()) ? locator.first().textContent() : null);
-const attribute = (locator, name) => async () =>
-  (await locator.count()) ? locator.first().getAttribute(name) : null;
-
-/** Problems other than the ones a test expects. Closing a live stream (leaving or reloading a
- * page) aborts its request; that is not an error. */
-function unexpected(problems, expected = []) {
-  return problems.filter(
-    (problem) =>
-      !/request failed: \S*\/api\/realtime\/\S* \(net::ERR_ABORTED\)/.test(problem) &&
-      !expected.some((pattern) => pattern.test(problem)),
-  );
-}
-
-async function screenshot(page, name) {
-  await mkdir(RESULTS_DIR, { recursive: true });
-  await page.screenshot({ path: join(RESULTS_DIR, `${name}.png`), fullPage: true });
-}
 
 /** Opens `path` and waits until its live stream is connected. */
 async function openLive(path) {
@@ -96,6 +63,11 @@ test("the home page is server-rendered with stock badges and loads the client bu
     if (new URL(response.url()).pathname.startsWith("/pkg/")) bundleResponses.push(response);
   });
 
+  // Registered before navigating: a fast client (the release build) subscribes before `goto`
+  // returns.
+  const subscribed = page.waitForResponse((r) => new URL(r.url()).pathname === "/api/realtime/admin", {
+    timeout: HYDRATION_TIMEOUT_MS,
+  });
   const response = await page.goto(`${server.url}/`);
 
   // What the server sent, before any script ran.
@@ -111,9 +83,7 @@ test("the home page is server-rendered with stock badges and loads the client bu
 
   // The bundle came from /pkg with its content type and a long cache lifetime, and the client
   // started: the grid subscribes to live stock.
-  await page.waitForResponse((r) => new URL(r.url()).pathname === "/api/realtime/admin", {
-    timeout: HYDRATION_TIMEOUT_MS,
-  });
+  await subscribed;
   const wasm = bundleResponses.find((r) => r.url().endsWith("_bg.wasm"));
   assert.ok(wasm, `the page fetched a wasm module (saw ${bundleResponses.map((r) => r.url())})`);
   assert.equal(await wasm.headerValue("content-type"), "application/wasm");

@@ -22,6 +22,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
+    /// The database this instance uses (another instance may be started on it).
+    pub database_url: String,
     _dir: TempDir,
 }
 
@@ -62,6 +64,7 @@ pub async fn test_settings(dir: &TempDir) -> Settings {
         stripe: Default::default(),
         low_stock: Default::default(),
         reset_secret: None,
+        page_cache: None,
     }
 }
 
@@ -72,6 +75,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(settings: Settings, dir: TempDir) -> TestApp {
+    let database_url = settings.database_url.clone();
     let app = Application::build(settings).await.expect("app starts");
     serve(app, dir)
 }
@@ -92,6 +96,7 @@ fn serve(app: Application, dir: TempDir) -> TestApp {
         address,
         client: reqwest::Client::new(),
         state,
+        database_url,
         _dir: dir,
     }
 }
