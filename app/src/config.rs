@@ -60,7 +60,7 @@ pub struct Settings {
     /// `SWAG_STORE_RESET_SECRET`: guards `POST /api/inventory/reset` (off when unset).
     pub reset_secret: Option<crate::integrations::Secret>,
     /// `PAGE_CACHE_MS`: how long the catalog pages' first paint may be served from memory
-    /// (`crate::page_cache`); unset or 0 renders every request.
+    /// (`crate::page_cache`); 1 s when unset, 0 renders every request.
     pub page_cache: Option<std::time::Duration>,
 }
 
@@ -148,8 +148,14 @@ impl Settings {
     }
 }
 
+/// The catalog pages' cache lifetime when `PAGE_CACHE_MS` is unset: long enough to absorb a
+/// burst, short enough that a missed invalidation is corrected at once by the live stream.
+const DEFAULT_PAGE_CACHE: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn page_cache_from(value: Option<String>) -> Result<Option<std::time::Duration>, ConfigError> {
-    let Some(value) = value else { return Ok(None) };
+    let Some(value) = value else {
+        return Ok(Some(DEFAULT_PAGE_CACHE));
+    };
     match value.trim().parse::<u64>() {
         Ok(0) => Ok(None),
         Ok(ms) => Ok(Some(std::time::Duration::from_millis(ms))),
@@ -212,8 +218,11 @@ mod tests {
     }
 
     #[test]
-    fn the_page_cache_is_off_unless_page_cache_ms_is_a_positive_number() {
-        assert_eq!(settings(&[]).unwrap().page_cache, None);
+    fn the_page_cache_lasts_a_second_unless_page_cache_ms_says_otherwise() {
+        assert_eq!(
+            settings(&[]).unwrap().page_cache,
+            Some(std::time::Duration::from_secs(1))
+        );
         assert_eq!(
             settings(&[("PAGE_CACHE_MS", "0")]).unwrap().page_cache,
             None

@@ -1,4 +1,4 @@
-//! Micro-cache of the catalog pages' first paint (`PAGE_CACHE_MS`, off unless set): `GET /` and
+//! Micro-cache of the catalog pages' first paint (`PAGE_CACHE_MS`, 1 s by default, 0 turns it off): `GET /` and
 //! `GET /products/{slug}` without a query are rendered once and served from memory for up to
 //! the given time (plus one render: while one request re-renders an expired page, the others
 //! get the expired copy), and dropped at once on any realtime message (an order step or

@@ -77,18 +77,19 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(settings: Settings, dir: TempDir) -> TestApp {
     let database_url = settings.database_url.clone();
     let app = Application::build(settings).await.expect("app starts");
-    serve(app, dir)
+    serve(app, dir, database_url)
 }
 
 /// Like [`spawn_with`], with the embedded executor on `clock` (to fire crons on demand).
 pub async fn spawn_with_clock(settings: Settings, dir: TempDir, clock: ManualClock) -> TestApp {
+    let database_url = settings.database_url.clone();
     let app = Application::build_with_clock(settings, clock)
         .await
         .expect("app starts");
-    serve(app, dir)
+    serve(app, dir, database_url)
 }
 
-fn serve(app: Application, dir: TempDir) -> TestApp {
+fn serve(app: Application, dir: TempDir, database_url: String) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
