@@ -8,6 +8,7 @@ pub mod discount;
 pub mod entity;
 pub mod ids;
 pub mod inventory;
+pub mod inventory_import;
 pub mod order;
 pub mod orders;
 pub mod timeline;
