@@ -52,6 +52,12 @@ pub struct Settings {
     pub order_ops_slack_webhook: Option<crate::integrations::Secret>,
     /// `STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE`: checkout and webhooks.
     pub stripe: crate::integrations::stripe::StripeSettings,
+    /// `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `INVENTORY_IMPORT_MODEL`: the LLM reviewer of
+    /// inventory imports.
+    pub openai: crate::integrations::openai::OpenAiSettings,
+    /// `SWAG_STORE_API_TOKEN`, `SWAG_STORE_API_ACTOR_EMAIL`: the bearer token admin API calls
+    /// may use until admin sign-in exists.
+    pub api_token: crate::admin_auth::ApiTokenSettings,
 }
 
 /// A public origin such as `https://swag.example.com`: http(s), no path, kept without the
@@ -131,6 +137,8 @@ impl Settings {
                 crate::integrations::slack::ORDER_OPS_SLACK_WEBHOOK_URL,
             )?,
             stripe: crate::integrations::stripe::StripeSettings::from_lookup(get)?,
+            openai: crate::integrations::openai::OpenAiSettings::from_lookup(get)?,
+            api_token: crate::admin_auth::ApiTokenSettings::from_lookup(get),
         })
     }
 }

@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::durable::{Durable, DurableError};
 use crate::functions::FunctionDeps;
 use crate::realtime::{self, PublishError, Realtime};
+use crate::routes::inventory_import;
 use crate::routes::{assets, health, product_images};
 use crate::routes::{checkout, confirmation, discounts, stripe_webhook};
 use crate::state::AppState;
@@ -95,12 +96,15 @@ impl Application {
             FunctionDeps::build(&settings, db.clone(), realtime.clone(), &public_url).await?;
         let durable = Durable::start(&settings, &db, &local_url, deps).await?;
         let payments = crate::integrations::stripe::Payments::from_settings(&settings.stripe)?;
+        let admin_auth =
+            crate::admin_auth::BearerTokens::new(settings.api_token.clone(), db.clone());
         let state = AppState {
             db,
             realtime,
             durable,
             public_url: public_url.clone(),
             payments,
+            admin_auth,
         };
         let options = LeptosOptions::builder()
             .output_name(bundle.output_name())
@@ -174,6 +178,10 @@ fn router(options: LeptosOptions, site_root: &Path, state: AppState) -> Router {
         .route("/api/webhooks/stripe", post(stripe_webhook::receive))
         .route("/orders/confirmation", get(confirmation::confirm))
         .route("/api/realtime/{channel}", get(realtime::sse::subscribe))
+        .route(
+            "/api/admin/inventory/import",
+            post(inventory_import::import).layer(inventory_import::body_limit()),
+        )
         .merge(state.durable.router())
         .with_state(state.clone());
     let site = Router::new()

@@ -16,6 +16,8 @@ pub struct AppState {
     pub public_url: String,
     /// Stripe: the API when `STRIPE_SECRET_KEY` is set, and the webhook secret.
     pub payments: crate::integrations::stripe::Payments,
+    /// Who may call the admin API.
+    pub admin_auth: std::sync::Arc<dyn crate::admin_auth::AdminAuthenticator>,
 }
 
 impl FromRef<AppState> for Realtime {

@@ -1,6 +1,8 @@
 //! The store's durable functions, one file each, and what they share.
 
 pub mod fulfill_order;
+pub mod import_inventory_document;
+pub mod import_pipeline;
 pub mod payments;
 
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
 use crate::integrations::email::EmailClient;
+use crate::integrations::openai::ImportReviewer;
 use crate::integrations::sheets::{OrdersSheet, SheetsError};
 use crate::integrations::slack::SlackWebhook;
 use crate::integrations::stripe::{Stripe, StripeError};
@@ -49,6 +52,8 @@ pub struct FunctionDeps {
     pub email: Service<EmailClient>,
     pub orders_sheet: Service<OrdersSheet>,
     pub ops_alerts: Service<SlackWebhook>,
+    /// The LLM reviewer of inventory imports, unless `OPENAI_API_KEY` is unset.
+    pub import_reviewer: Service<ImportReviewer>,
 }
 
 /// Why the functions' clients could not be built.
@@ -92,14 +97,21 @@ impl FunctionDeps {
             realtime,
             app_origin: app_origin.to_owned(),
             payments,
-            email: Service::from_result(EmailClient::from_settings(&settings.email, http)),
+            email: Service::from_result(EmailClient::from_settings(&settings.email, http.clone())),
             orders_sheet: Service::from_result(OrdersSheet::from_settings(&settings.sheets).await?),
             ops_alerts,
+            import_reviewer: Service::from_result(ImportReviewer::from_settings(
+                &settings.openai,
+                http,
+            )),
         })
     }
 }
 
 /// Every function the store serves.
 pub fn all(_client: Inngest, deps: FunctionDeps) -> Vec<Function> {
-    vec![fulfill_order::function(deps)]
+    vec![
+        fulfill_order::function(deps.clone()),
+        import_inventory_document::function(deps),
+    ]
 }

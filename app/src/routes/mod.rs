@@ -5,5 +5,6 @@ pub mod checkout;
 pub mod confirmation;
 pub mod discounts;
 pub mod health;
+pub mod inventory_import;
 pub mod product_images;
 pub mod stripe_webhook;

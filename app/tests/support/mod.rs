@@ -59,6 +59,8 @@ pub async fn test_settings(dir: &TempDir) -> Settings {
         sheets: Default::default(),
         order_ops_slack_webhook: None,
         stripe: Default::default(),
+        openai: Default::default(),
+        api_token: Default::default(),
     }
 }
 

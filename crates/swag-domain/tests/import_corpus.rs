@@ -44,7 +44,11 @@ fn every_corpus_document_parses_as_expected() {
         .filter(|path| !path.to_string_lossy().ends_with(".expected.json"))
         .collect();
     inputs.sort();
-    assert!(inputs.len() >= 20, "the corpus holds {} documents", inputs.len());
+    assert!(
+        inputs.len() >= 20,
+        "the corpus holds {} documents",
+        inputs.len()
+    );
     let mut failures = Vec::new();
     for input in &inputs {
         let name = input.file_name().expect("a file name").to_string_lossy();
@@ -53,14 +57,14 @@ fn every_corpus_document_parses_as_expected() {
         let text = std::fs::read_to_string(input).expect("a UTF-8 document");
         let actual = serde_json::to_value(parse(&text, &catalog)).expect("serialisable");
         let Ok(expected) = std::fs::read_to_string(&expected_path) else {
-            failures.push(format!("{name}: no {stem}.expected.json; parsed as {actual:#}"));
+            failures.push(format!(
+                "{name}: no {stem}.expected.json; parsed as {actual:#}"
+            ));
             continue;
         };
         let expected: Value = serde_json::from_str(&expected).expect("expected JSON");
         if actual != expected {
-            failures.push(format!(
-                "{name}: expected {expected:#}\n  got {actual:#}"
-            ));
+            failures.push(format!("{name}: expected {expected:#}\n  got {actual:#}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod catalog_index;
 pub mod parse;
 pub mod review;
+pub mod runs;
 
 use serde::{Deserialize, Serialize};
 

@@ -34,7 +34,7 @@
 //!
 //! Quantities are whole numbers from 0 to 100,000 (`1,200` allowed).
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::catalog_index::{CatalogIndex, ProductMatch};
 
@@ -42,7 +42,7 @@ use super::catalog_index::{CatalogIndex, ProductMatch};
 pub const MAX_QUANTITY: i32 = 100_000;
 
 /// How the document was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentFormat {
     Csv,
@@ -52,7 +52,7 @@ pub enum DocumentFormat {
 }
 
 /// A usable row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ParsedRow {
     /// The document line it came from.
@@ -87,30 +87,24 @@ pub enum RowProblem {
     InvalidPrice(String),
 }
 
-/// A row that cannot be used, and where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A row that cannot be used: the line and the reason, as shown to the admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowError {
     pub line: usize,
-    pub problem: RowProblem,
+    pub message: String,
 }
 
-impl Serialize for RowError {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Shown<'a> {
-            line: usize,
-            message: &'a str,
+impl RowError {
+    pub fn new(line: usize, problem: RowProblem) -> Self {
+        Self {
+            line,
+            message: problem.to_string(),
         }
-        Shown {
-            line: self.line,
-            message: &self.problem.to_string(),
-        }
-        .serialize(serializer)
     }
 }
 
 /// A parsed document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParsedDocument {
     pub format: DocumentFormat,
     pub rows: Vec<ParsedRow>,
@@ -400,7 +394,7 @@ fn read_record(
             .map(move |(i, _)| cell(i))
             .filter(|v| !v.is_empty())
     };
-    let mut fail = |problem| document.errors.push(RowError { line, problem });
+    let mut fail = |problem| document.errors.push(RowError::new(line, problem));
     let references: Vec<&str> = cells_of(Column::Product).collect();
     let Some(first) = references.first() else {
         return fail(RowProblem::MissingProduct);
@@ -452,7 +446,7 @@ fn read_record(
                 Ok(quantity) => document
                     .rows
                     .push(row(Some(grid_size.to_owned()), quantity)),
-                Err(problem) => document.errors.push(RowError { line, problem }),
+                Err(problem) => document.errors.push(RowError::new(line, problem)),
             }
         }
         return;
@@ -539,10 +533,7 @@ fn item_name(item: &str) -> &str {
 
 fn read_text_line(line: usize, text: &str, catalog: &CatalogIndex, document: &mut ParsedDocument) {
     let text = text.trim_start_matches(|c: char| c == '>' || c.is_whitespace());
-    let text = text
-        .strip_prefix(['-', '*', '•'])
-        .unwrap_or(text)
-        .trim();
+    let text = text.strip_prefix(['-', '*', '•']).unwrap_or(text).trim();
     let Some((quantity, item, must_be_known)) = split_text_item(text) else {
         return;
     };
@@ -565,7 +556,7 @@ fn read_text_line(line: usize, text: &str, catalog: &CatalogIndex, document: &mu
         }
         (Some(_), Err(problem)) => problem.clone(),
     };
-    document.errors.push(RowError { line, problem });
+    document.errors.push(RowError::new(line, problem));
 }
 
 #[cfg(test)]

@@ -120,7 +120,7 @@ pub fn review(document: &ParsedDocument, catalog: &CatalogIndex, mode: ImportMod
     let mut issues: Vec<Issue> = document
         .errors
         .iter()
-        .map(|e| Issue::new(Severity::Error, e.problem.to_string(), Some(e.line)))
+        .map(|e| Issue::new(Severity::Error, e.message.clone(), Some(e.line)))
         .collect();
     let mut missing_variants = Vec::new();
     if document.rows.is_empty() {
@@ -272,7 +272,11 @@ fn resolve_variant<'a>(
     let candidates: Vec<&CatalogVariant> = product
         .variants
         .iter()
-        .filter(|v| row.size.as_ref().is_none_or(|s| v.size.eq_ignore_ascii_case(s)))
+        .filter(|v| {
+            row.size
+                .as_ref()
+                .is_none_or(|s| v.size.eq_ignore_ascii_case(s))
+        })
         .filter(|v| {
             row.color
                 .as_ref()
