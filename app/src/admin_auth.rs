@@ -107,7 +107,10 @@ pub struct BearerTokens {
 }
 
 impl BearerTokens {
-    pub fn new(settings: ApiTokenSettings, db: DatabaseConnection) -> Arc<dyn AdminAuthenticator> {
+    pub fn shared(
+        settings: ApiTokenSettings,
+        db: DatabaseConnection,
+    ) -> Arc<dyn AdminAuthenticator> {
         Arc::new(Self { settings, db })
     }
 

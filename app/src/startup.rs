@@ -97,7 +97,7 @@ impl Application {
         let durable = Durable::start(&settings, &db, &local_url, deps).await?;
         let payments = crate::integrations::stripe::Payments::from_settings(&settings.stripe)?;
         let admin_auth =
-            crate::admin_auth::BearerTokens::new(settings.api_token.clone(), db.clone());
+            crate::admin_auth::BearerTokens::shared(settings.api_token.clone(), db.clone());
         let state = AppState {
             db,
             realtime,

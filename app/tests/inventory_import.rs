@@ -37,16 +37,19 @@ enum Answer {
     Garbage,
 }
 
+/// Each recorded request: its Authorization header and JSON body.
+type Recorded = Arc<Mutex<Vec<(Option<String>, Value)>>>;
+
 /// An OpenAI-compatible `/responses` endpoint that records each request body and answers with
 /// the configured review.
 struct OpenAiStandIn {
     base_url: String,
-    requests: Arc<Mutex<Vec<(Option<String>, Value)>>>,
+    requests: Recorded,
 }
 
 impl OpenAiStandIn {
     async fn start(answer: Answer) -> Self {
-        let requests: Arc<Mutex<Vec<(Option<String>, Value)>>> = Arc::default();
+        let requests: Recorded = Arc::default();
         let recorded = requests.clone();
         let app = axum::Router::new().route(
             "/v1/responses",
@@ -297,6 +300,13 @@ async fn a_reviewed_document_changes_stock_once_with_ledger_rows_and_progress() 
         .collect();
     assert_eq!(statuses, vec![json!("running"), json!("complete")]);
 
+    // The event is the run's last step, after the import run is recorded complete.
+    wait_for("inventory.changed", Duration::from_secs(10), || async {
+        !events_named(&app.state.db, "store/inventory.changed")
+            .await
+            .is_empty()
+    })
+    .await;
     let changed = events_named(&app.state.db, "store/inventory.changed").await;
     assert_eq!(changed.len(), 1);
     let data = &changed[0]["data"];

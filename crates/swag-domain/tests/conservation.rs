@@ -47,7 +47,11 @@ async fn import_document(db: &DatabaseConnection, rng: &mut StdRng, batch: &str)
     let catalog = CatalogIndex::load(db).await.expect("catalog");
     let document = parse::parse(&text, &catalog);
     let reviewed = review::review(&document, &catalog, mode);
-    assert!(!reviewed.findings.blocking(), "{text}: {:?}", reviewed.findings);
+    assert!(
+        !reviewed.findings.blocking(),
+        "{text}: {:?}",
+        reviewed.findings
+    );
     let origin = ImportOrigin {
         mode,
         batch_id: batch.to_owned(),
@@ -63,7 +67,11 @@ async fn import_document(db: &DatabaseConnection, rng: &mut StdRng, batch: &str)
 
 async fn check_conservation(db: &DatabaseConnection) {
     let totals = inventory::ledger_totals(db).await.expect("ledger totals");
-    for variant in product_variant::Entity::find().all(db).await.expect("variants") {
+    for variant in product_variant::Entity::find()
+        .all(db)
+        .await
+        .expect("variants")
+    {
         let change = totals.get(&variant.id).copied().unwrap_or(0);
         assert!(variant.stock >= 0, "{} is negative", variant.id);
         assert_eq!(
@@ -73,9 +81,17 @@ async fn check_conservation(db: &DatabaseConnection) {
             variant.id
         );
     }
-    for row in inventory_adjustment::Entity::find().all(db).await.expect("ledger") {
+    for row in inventory_adjustment::Entity::find()
+        .all(db)
+        .await
+        .expect("ledger")
+    {
         assert!(row.new_stock >= 0 && row.previous_stock >= 0, "{row:?}");
-        assert_eq!(row.previous_stock + row.quantity_change, row.new_stock, "{row:?}");
+        assert_eq!(
+            row.previous_stock + row.quantity_change,
+            row.new_stock,
+            "{row:?}"
+        );
     }
 }
 
@@ -101,7 +117,11 @@ async fn stock_equals_initial_plus_ledger_after_a_random_mix() {
             Err(error) => panic!("{order_id}: {error}"),
         }
         if rng.gen_bool(0.3) {
-            let reason = if rng.gen_bool(0.5) { "failed" } else { "compensated" };
+            let reason = if rng.gen_bool(0.5) {
+                "failed"
+            } else {
+                "compensated"
+            };
             if !inventory::release_for_order(db, &order_id, reason, "test")
                 .await
                 .expect("release")
@@ -127,7 +147,9 @@ async fn stock_equals_initial_plus_ledger_after_a_random_mix() {
                 change: StockChange::Add(rng.gen_range(1..20)),
                 note: String::new(),
             };
-            inventory::adjust(db, &shipment, &[add]).await.expect("shipment");
+            inventory::adjust(db, &shipment, &[add])
+                .await
+                .expect("shipment");
             let audit = LedgerEntry {
                 mode: LedgerMode::AuditCount,
                 batch_id: format!("audit_{n}"),
@@ -139,12 +161,16 @@ async fn stock_equals_initial_plus_ledger_after_a_random_mix() {
                 change: StockChange::Set(rng.gen_range(0..30)),
                 note: String::new(),
             };
-            inventory::adjust(db, &audit, &[count]).await.expect("audit");
+            inventory::adjust(db, &audit, &[count])
+                .await
+                .expect("audit");
         }
     }
     // The mix exercised every path.
-    assert!(reserved > 100 && refused > 0 && released > 50 && imports > 10,
-        "reserved {reserved}, refused {refused}, released {released}, imports {imports}");
+    assert!(
+        reserved > 100 && refused > 0 && released > 50 && imports > 10,
+        "reserved {reserved}, refused {refused}, released {released}, imports {imports}"
+    );
     check_conservation(db).await;
 }
 
