@@ -62,6 +62,12 @@ pub struct Settings {
     /// `PAGE_CACHE_MS`: how long the catalog pages' first paint may be served from memory
     /// (`crate::page_cache`); 1 s when unset, 0 renders every request.
     pub page_cache: Option<std::time::Duration>,
+    /// `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `INVENTORY_IMPORT_MODEL`: the LLM reviewer of
+    /// inventory imports.
+    pub openai: crate::integrations::openai::OpenAiSettings,
+    /// `SWAG_STORE_API_TOKEN`, `SWAG_STORE_API_ACTOR_EMAIL`: the bearer token admin API calls
+    /// may use until admin sign-in exists.
+    pub api_token: crate::admin_auth::ApiTokenSettings,
 }
 
 /// A public origin such as `https://swag.example.com`: http(s), no path, kept without the
@@ -144,6 +150,8 @@ impl Settings {
             low_stock: crate::functions::notify_low_inventory::LowStockSettings::from_lookup(get)?,
             reset_secret: get(RESET_SECRET).map(|s| crate::integrations::Secret::new(s.trim())),
             page_cache: page_cache_from(get("PAGE_CACHE_MS"))?,
+            openai: crate::integrations::openai::OpenAiSettings::from_lookup(get)?,
+            api_token: crate::admin_auth::ApiTokenSettings::from_lookup(get),
         })
     }
 }

@@ -104,3 +104,45 @@ pub struct InventoryChanged {
 pub fn order_placed_id(stripe_session_id: &str) -> String {
     format!("order-placed-{stripe_session_id}")
 }
+
+/// An admin uploaded or pasted an inventory document.
+pub const INVENTORY_DOCUMENT_IMPORT_REQUESTED: &str = "admin/inventory.document_import.requested";
+/// An admin asked to import the inventory Google Sheet.
+pub const INVENTORY_IMPORT_REQUESTED: &str = "admin/inventory.import.requested";
+
+/// `admin/inventory.document_import.requested` data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryDocumentImportRequested {
+    pub app_origin: String,
+    pub actor_email: String,
+    pub source_name: String,
+    pub content_type: String,
+    pub document_text: String,
+    /// `receive_shipment` (the default) or `audit_count`.
+    #[serde(default)]
+    pub mode: swag_domain::inventory_import::ImportMode,
+}
+
+/// `admin/inventory.import.requested` data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryImportRequested {
+    pub app_origin: String,
+    #[serde(default)]
+    pub actor_email: String,
+    /// `audit_count` (the default: a sheet holds counts) or `receive_shipment`.
+    #[serde(default = "audit_count")]
+    pub mode: swag_domain::inventory_import::ImportMode,
+}
+
+fn audit_count() -> swag_domain::inventory_import::ImportMode {
+    swag_domain::inventory_import::ImportMode::AuditCount
+}
+
+/// The event id of a document import: the same text in the same mode imports once.
+pub fn document_import_id(mode: swag_domain::inventory_import::ImportMode, text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{}\n{text}", mode.as_str()).as_bytes());
+    format!("inventory-document-import-{}", hex::encode(digest))
+}

@@ -3,6 +3,8 @@
 //! `hydrate`).
 
 #[cfg(feature = "ssr")]
+pub mod admin_auth;
+#[cfg(feature = "ssr")]
 pub mod bundle;
 #[cfg(feature = "ssr")]
 pub mod config;

@@ -7,6 +7,7 @@ use crate::durable::{Durable, DurableError};
 use crate::functions::FunctionDeps;
 use crate::page_cache::{self, PageCache};
 use crate::realtime::{self, PublishError, Realtime};
+use crate::routes::inventory_import;
 use crate::routes::inventory_reset;
 use crate::routes::{assets, health, product_images};
 use crate::routes::{checkout, confirmation, discounts, stripe_webhook};
@@ -106,6 +107,8 @@ impl Application {
             FunctionDeps::build(&settings, db.clone(), realtime.clone(), &public_url).await?;
         let durable = Durable::start(&settings, &db, &local_url, deps, clock).await?;
         let payments = crate::integrations::stripe::Payments::from_settings(&settings.stripe)?;
+        let admin_auth =
+            crate::admin_auth::BearerTokens::shared(settings.api_token.clone(), db.clone());
         let state = AppState {
             db,
             realtime,
@@ -113,6 +116,7 @@ impl Application {
             public_url: public_url.clone(),
             payments,
             reset_secret: settings.reset_secret.clone(),
+            admin_auth,
         };
         let options = LeptosOptions::builder()
             .output_name(bundle.output_name())
@@ -191,6 +195,10 @@ fn router(options: LeptosOptions, settings: &Settings, state: AppState) -> Route
         .route("/api/inventory/reset", post(inventory_reset::reset))
         .route("/orders/confirmation", get(confirmation::confirm))
         .route("/api/realtime/{channel}", get(realtime::sse::subscribe))
+        .route(
+            "/api/admin/inventory/import",
+            post(inventory_import::import).layer(inventory_import::body_limit()),
+        )
         .merge(state.durable.router())
         .with_state(state.clone());
     let site = Router::new()

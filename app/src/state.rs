@@ -18,6 +18,8 @@ pub struct AppState {
     pub payments: crate::integrations::stripe::Payments,
     /// `SWAG_STORE_RESET_SECRET`: the inventory reset is off without it.
     pub reset_secret: Option<crate::integrations::Secret>,
+    /// Who may call the admin API.
+    pub admin_auth: std::sync::Arc<dyn crate::admin_auth::AdminAuthenticator>,
 }
 
 impl FromRef<AppState> for Realtime {

@@ -1,6 +1,8 @@
 //! The store's durable functions, one file each, and what they share.
 
 pub mod fulfill_order;
+pub mod import_inventory_document;
+pub mod import_pipeline;
 pub mod notify_low_inventory;
 pub mod payments;
 
@@ -12,6 +14,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
 use crate::integrations::email::EmailClient;
+use crate::integrations::openai::ImportReviewer;
 use crate::integrations::sheets::{OrdersSheet, SheetsError};
 use crate::integrations::slack::SlackWebhook;
 use crate::integrations::stripe::{Stripe, StripeError};
@@ -52,6 +55,8 @@ pub struct FunctionDeps {
     pub ops_alerts: Service<SlackWebhook>,
     /// Low-stock alerts: threshold, Slack webhook and mention.
     pub low_stock: notify_low_inventory::LowStockAlerts,
+    /// The LLM reviewer of inventory imports, unless `OPENAI_API_KEY` is unset.
+    pub import_reviewer: Service<ImportReviewer>,
 }
 
 /// Why the functions' clients could not be built.
@@ -97,10 +102,14 @@ impl FunctionDeps {
             realtime,
             app_origin: app_origin.to_owned(),
             payments,
-            email: Service::from_result(EmailClient::from_settings(&settings.email, http)),
+            email: Service::from_result(EmailClient::from_settings(&settings.email, http.clone())),
             orders_sheet: Service::from_result(OrdersSheet::from_settings(&settings.sheets).await?),
             ops_alerts,
             low_stock,
+            import_reviewer: Service::from_result(ImportReviewer::from_settings(
+                &settings.openai,
+                http,
+            )),
         })
     }
 }
@@ -109,6 +118,7 @@ impl FunctionDeps {
 pub fn all(_client: Inngest, deps: FunctionDeps) -> Vec<Function> {
     vec![
         fulfill_order::function(deps.clone()),
-        notify_low_inventory::function(deps),
+        notify_low_inventory::function(deps.clone()),
+        import_inventory_document::function(deps),
     ]
 }

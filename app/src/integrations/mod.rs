@@ -4,6 +4,7 @@
 use std::fmt;
 
 pub mod email;
+pub mod openai;
 pub mod sheets;
 pub mod slack;
 pub mod stripe;

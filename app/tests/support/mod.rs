@@ -65,6 +65,8 @@ pub async fn test_settings(dir: &TempDir) -> Settings {
         low_stock: Default::default(),
         reset_secret: None,
         page_cache: None,
+        openai: Default::default(),
+        api_token: Default::default(),
     }
 }
 

@@ -255,6 +255,69 @@ pub async fn adjust(
     finish(txn, result).await
 }
 
+/// What a batch applied once did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchOutcome {
+    /// The batch's ledger moves (on a replay, the ones recorded the first time).
+    pub moves: Vec<StockMove>,
+    /// True when the batch had already been applied and nothing changed now.
+    pub replayed: bool,
+}
+
+/// Like [`adjust`], but at most once per `entry.batch_id`: a batch already in the ledger is
+/// reported, not applied again. The variants are locked (in id order) before the ledger is
+/// checked, so a concurrent replay waits and then finds the batch.
+pub async fn adjust_batch_once(
+    db: &DatabaseConnection,
+    entry: &LedgerEntry,
+    adjustments: &[Adjustment],
+) -> Result<BatchOutcome, InventoryError> {
+    let mut ordered: Vec<&Adjustment> = adjustments.iter().collect();
+    ordered.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
+    let mut infos = Vec::with_capacity(ordered.len());
+    for adjustment in &ordered {
+        infos.push(variant_info(db, &adjustment.variant_id).await?);
+    }
+    let txn = db.begin().await?;
+    let result = async {
+        for info in &infos {
+            lock_stock(&txn, &info.variant_id).await?;
+        }
+        let existing = inventory_adjustment::Entity::find()
+            .filter(inventory_adjustment::Column::BatchId.eq(&entry.batch_id))
+            .order_by_asc(inventory_adjustment::Column::Id)
+            .all(&txn)
+            .await?;
+        if !existing.is_empty() {
+            let moves = existing
+                .into_iter()
+                .map(|row| StockMove {
+                    variant_id: row.variant_id,
+                    sku: row.sku,
+                    previous_stock: row.previous_stock,
+                    change: row.quantity_change,
+                    new_stock: row.new_stock,
+                })
+                .collect();
+            return Ok(BatchOutcome {
+                moves,
+                replayed: true,
+            });
+        }
+        let mut moves = Vec::with_capacity(ordered.len());
+        for (adjustment, info) in ordered.iter().zip(&infos) {
+            moves.push(change_stock(&txn, info, adjustment.change, entry, &adjustment.note).await?);
+        }
+        Ok(BatchOutcome {
+            moves,
+            replayed: false,
+        })
+    }
+    .await;
+    finish(txn, result).await
+}
+
 /// A line to reserve for an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

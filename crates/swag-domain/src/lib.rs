@@ -9,6 +9,7 @@ pub mod discount;
 pub mod entity;
 pub mod ids;
 pub mod inventory;
+pub mod inventory_import;
 pub mod low_stock;
 pub mod order;
 pub mod orders;
