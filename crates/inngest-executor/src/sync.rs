@@ -92,17 +92,14 @@ impl Core {
                 }
             }
         }
+        // Read the new registry inside the transaction and swap it in as soon as the commit
+        // returns: reloading after the commit left a window in which the app row was visible
+        // (the app counted as synced) but events still matched the old functions.
+        let registry = Registry::load(&txn).await?;
         txn.commit().await?;
-        self.reload().await?;
+        *self.registry.write().unwrap_or_else(|p| p.into_inner()) = registry;
         tracing::info!(app = %sync.app_id, functions = defs.len(), "app synced");
         self.wake.notify_one();
-        Ok(())
-    }
-
-    /// Reloads the registry from the database.
-    pub(crate) async fn reload(&self) -> Result<()> {
-        let registry = Registry::load(&self.db).await?;
-        *self.registry.write().unwrap_or_else(|p| p.into_inner()) = registry;
         Ok(())
     }
 
