@@ -1,10 +1,10 @@
 //! `import-inventory-document`: imports an uploaded or pasted inventory document (one at a time)
 //! through the shared review-and-apply path.
 
-use inngest::{Concurrency, Context, Error, Function, FunctionOpts, Trigger};
+use inngest::{Context, Error, Function, FunctionFailed, FunctionOpts, Trigger};
 use serde_json::Value;
 
-use super::import_pipeline::{self, ImportJob, ImportOutcome};
+use super::import_pipeline::{self, FailureRecord, ImportJob, ImportOutcome};
 use super::FunctionDeps;
 use crate::events::{InventoryDocumentImportRequested, INVENTORY_DOCUMENT_IMPORT_REQUESTED};
 
@@ -13,7 +13,8 @@ pub const FUNCTION_ID: &str = "import-inventory-document";
 /// Attempts after the first, per step.
 const RETRIES: u32 = 2;
 
-/// The function, triggered only by this deployment's requests, one run at a time.
+/// The function and its failure handler, triggered only by this deployment's requests, one
+/// import at a time (shared with `import-inventory`).
 pub fn function(deps: FunctionDeps) -> Function {
     let origin = Value::from(deps.app_origin.as_str());
     let opts = FunctionOpts::new(FUNCTION_ID)
@@ -22,8 +23,9 @@ pub fn function(deps: FunctionDeps) -> Function {
             Trigger::event(INVENTORY_DOCUMENT_IMPORT_REQUESTED)
                 .with_if(format!("event.data.appOrigin == {origin}")),
         )
-        .concurrency(Concurrency::new(1))
+        .concurrency(import_pipeline::one_import_at_a_time())
         .retries(RETRIES);
+    let on_failure = deps.clone();
     Function::new(
         opts,
         move |ctx: Context<InventoryDocumentImportRequested>| {
@@ -33,6 +35,28 @@ pub fn function(deps: FunctionDeps) -> Function {
     )
     // The options are constants of this file; only a code change can make them invalid.
     .expect("import-inventory-document's options are valid")
+    .on_failure(
+        move |ctx: Context<FunctionFailed<InventoryDocumentImportRequested>>| {
+            let deps = on_failure.clone();
+            async move { record_failure(ctx, deps).await }
+        },
+    )
+}
+
+async fn record_failure(
+    ctx: Context<FunctionFailed<InventoryDocumentImportRequested>>,
+    deps: FunctionDeps,
+) -> Result<FailureRecord, Error> {
+    let failed = &ctx.event.data;
+    let source = format!("document:{}", failed.event.data.source_name);
+    import_pipeline::record_failure(
+        &ctx.step,
+        &deps,
+        &failed.run_id,
+        &source,
+        &failed.error.message,
+    )
+    .await
 }
 
 async fn import(

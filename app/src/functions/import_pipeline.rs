@@ -4,7 +4,7 @@
 //! realtime `admin` channel, topic `import`.
 
 use chrono::Utc;
-use inngest::{Error, Event, Step};
+use inngest::{Concurrency, ConcurrencyScope, Error, Event, Step};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use swag_domain::inventory::{BatchOutcome, InventoryError};
@@ -28,6 +28,8 @@ pub mod step {
     pub const RECORD_FAILED: &str = "record-failed-import";
     pub const APPLY: &str = "apply-reviewed-inventory";
     pub const SEND_INVENTORY_CHANGED: &str = "send-inventory-changed";
+    /// The failure handler's one step.
+    pub const RECORD_IMPORT_RUN_FAILED: &str = "record-import-run-failed";
 }
 
 /// The realtime topic of imports on the `admin` channel.
@@ -38,7 +40,7 @@ pub const IMPORT_TOPIC: &str = "import";
 pub struct ImportJob<'a> {
     /// The function running it (the ledger's and the event's `source` prefix).
     pub function_id: &'a str,
-    /// Where the rows come from: `document:{name}` or `sheet:{id}/{tab}`.
+    /// Where the rows come from: `document:{name}` or `sheet:{tab}`.
     pub source: String,
     pub actor_email: &'a str,
     pub mode: ImportMode,
@@ -90,6 +92,56 @@ pub async fn publish(deps: &FunctionDeps, import_run_id: Option<i32>, status: &s
     }
 }
 
+/// The concurrency limit both import functions share: one import at a time per deployment, so
+/// two imports never plan against the same stock.
+pub fn one_import_at_a_time() -> Concurrency {
+    Concurrency::new(1)
+        .with_key("event.data.appOrigin")
+        .with_scope(ConcurrencyScope::Environment)
+}
+
+/// Failure messages are cut to this many characters.
+const REASON_MAX_CHARS: usize = 500;
+
+/// The failure handler's output.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureRecord {
+    /// The import run marked failed; `None` when the failed run had none still running (it
+    /// failed before recording one, or it had recorded how it ended).
+    pub import_run_id: Option<i32>,
+}
+
+/// The failure handler of both import functions: the durable run `failed_run_id` importing from
+/// `source` failed for good with `error`, so its import run, if still `running`, is recorded
+/// `failed` and `failed` is published on `admin`/`import`. A repeat changes nothing.
+pub async fn record_failure(
+    step: &Step,
+    deps: &FunctionDeps,
+    failed_run_id: &str,
+    source: &str,
+    error: &str,
+) -> Result<FailureRecord, Error> {
+    // Step errors name what failed (a database or Sheets error), never row data or keys.
+    let reason: String = error.chars().take(REASON_MAX_CHARS).collect();
+    step.run(step::RECORD_IMPORT_RUN_FAILED, || async {
+        let import_run_id = runs::fail_running(&deps.db, failed_run_id, &reason)
+            .await
+            .map_err(transient)?;
+        if import_run_id.is_some() {
+            publish(
+                deps,
+                import_run_id,
+                runs::FAILED,
+                &format!("{source}: {reason}"),
+            )
+            .await;
+        }
+        Ok::<_, Error>(FailureRecord { import_run_id })
+    })
+    .await
+}
+
 /// Runs `job` to the end: `Ok` when applied, a non-retriable error when blocked.
 pub async fn run(
     step: &Step,
@@ -99,7 +151,7 @@ pub async fn run(
 ) -> Result<ImportOutcome, Error> {
     let import_run_id: i32 = step
         .run(step::START_IMPORT_RUN, || async {
-            let id = runs::start(&deps.db, &job.source, job.actor_email)
+            let id = runs::start(&deps.db, &job.source, job.actor_email, run_id)
                 .await
                 .map_err(transient)?;
             publish(

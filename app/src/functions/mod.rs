@@ -1,6 +1,7 @@
 //! The store's durable functions, one file each, and what they share.
 
 pub mod fulfill_order;
+pub mod import_inventory;
 pub mod import_inventory_document;
 pub mod import_pipeline;
 pub mod notify_low_inventory;
@@ -15,7 +16,7 @@ use sea_orm::DatabaseConnection;
 use crate::config::Settings;
 use crate::integrations::email::EmailClient;
 use crate::integrations::openai::ImportReviewer;
-use crate::integrations::sheets::{OrdersSheet, SheetsError};
+use crate::integrations::sheets::{InventorySheet, OrdersSheet, SheetsError};
 use crate::integrations::slack::SlackWebhook;
 use crate::integrations::stripe::{Stripe, StripeError};
 use crate::realtime::Realtime;
@@ -57,6 +58,9 @@ pub struct FunctionDeps {
     pub low_stock: notify_low_inventory::LowStockAlerts,
     /// The LLM reviewer of inventory imports, unless `OPENAI_API_KEY` is unset.
     pub import_reviewer: Service<ImportReviewer>,
+    /// The inventory sheet, unless `GOOGLE_SERVICE_ACCOUNT_JSON` or `INVENTORY_SHEET_ID` is
+    /// unset.
+    pub inventory_sheet: Service<InventorySheet>,
 }
 
 /// Why the functions' clients could not be built.
@@ -64,7 +68,7 @@ pub struct FunctionDeps {
 pub enum FunctionsError {
     #[error("the HTTP client for outside services could not be built: {0}")]
     Http(#[source] reqwest::Error),
-    #[error("the orders sheet is misconfigured: {0}")]
+    #[error("the orders or inventory sheet is misconfigured: {0}")]
     Sheets(#[from] SheetsError),
     #[error("the Stripe client could not be built: {0}")]
     Stripe(#[from] StripeError),
@@ -110,6 +114,9 @@ impl FunctionDeps {
                 &settings.openai,
                 http,
             )),
+            inventory_sheet: Service::from_result(
+                InventorySheet::from_settings(&settings.sheets).await?,
+            ),
         })
     }
 }
@@ -119,6 +126,7 @@ pub fn all(_client: Inngest, deps: FunctionDeps) -> Vec<Function> {
     vec![
         fulfill_order::function(deps.clone()),
         notify_low_inventory::function(deps.clone()),
-        import_inventory_document::function(deps),
+        import_inventory_document::function(deps.clone()),
+        import_inventory::function(deps),
     ]
 }

@@ -1,4 +1,5 @@
-//! The orders Google Sheet: one appended row per order, through the generated Sheets v4 client
+//! The orders Google Sheet (one appended row per order) and the inventory sheet (read whole for
+//! imports), through the generated Sheets v4 client
 //! (`google-sheets4`) authorised by a service-account key (`yup-oauth2`). The API base URL is a
 //! setting and the token endpoint comes from the key, so tests can point both at a local server.
 
@@ -21,17 +22,21 @@ use crate::integrations::Secret;
 pub const DEFAULT_SHEETS_API_BASE: &str = "https://sheets.googleapis.com/";
 /// The tab orders go to unless `ORDERS_SHEET_NAME` says otherwise.
 pub const DEFAULT_ORDERS_SHEET_NAME: &str = "Sheet1";
-/// How long one append may take before the step gives up (and is retried).
-const APPEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// The tab inventory is read from unless `INVENTORY_SHEET_NAME` says otherwise.
+pub const DEFAULT_INVENTORY_SHEET_NAME: &str = "Inventory";
+/// How long one append or read may take before the step gives up (and is retried).
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `GOOGLE_SERVICE_ACCOUNT_JSON` (raw JSON or base64), `ORDERS_SHEET_ID`, `ORDERS_SHEET_NAME`
-/// and `GOOGLE_SHEETS_API_BASE`.
+/// `INVENTORY_SHEET_ID`, `INVENTORY_SHEET_NAME` and `GOOGLE_SHEETS_API_BASE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SheetsSettings {
     /// The key file's JSON, decoded and checked at start-up.
     pub service_account_json: Option<Secret>,
     pub orders_sheet_id: Option<String>,
     pub orders_sheet_name: String,
+    pub inventory_sheet_id: Option<String>,
+    pub inventory_sheet_name: String,
     /// With a trailing slash, as the generated client expects.
     pub api_base: String,
 }
@@ -42,6 +47,8 @@ impl Default for SheetsSettings {
             service_account_json: None,
             orders_sheet_id: None,
             orders_sheet_name: DEFAULT_ORDERS_SHEET_NAME.to_owned(),
+            inventory_sheet_id: None,
+            inventory_sheet_name: DEFAULT_INVENTORY_SHEET_NAME.to_owned(),
             api_base: DEFAULT_SHEETS_API_BASE.to_owned(),
         }
     }
@@ -64,6 +71,11 @@ impl SheetsSettings {
             orders_sheet_id: get("ORDERS_SHEET_ID").map(|id| id.trim().to_owned()),
             orders_sheet_name: get("ORDERS_SHEET_NAME").map_or_else(
                 || DEFAULT_ORDERS_SHEET_NAME.to_owned(),
+                |n| n.trim().to_owned(),
+            ),
+            inventory_sheet_id: get("INVENTORY_SHEET_ID").map(|id| id.trim().to_owned()),
+            inventory_sheet_name: get("INVENTORY_SHEET_NAME").map_or_else(
+                || DEFAULT_INVENTORY_SHEET_NAME.to_owned(),
                 |n| n.trim().to_owned(),
             ),
             api_base,
@@ -94,14 +106,15 @@ fn decode_service_account(value: &str) -> Result<Secret, ConfigError> {
     Ok(Secret::new(json))
 }
 
-/// Why the sheet is not available or a row was not appended. Never carries row data or keys.
+/// Why a sheet is not available, a row was not appended or the rows were not read. Never carries
+/// row data or keys.
 #[derive(Debug, thiserror::Error)]
 pub enum SheetsError {
     #[error("the service-account key is not usable: {0}")]
     Key(String),
     #[error("no TLS root certificates for Google: {0}")]
     Tls(#[source] std::io::Error),
-    #[error("the Sheets API refused the append: {0}")]
+    #[error("the Sheets API refused the request: {0}")]
     Api(String),
     #[error("the Sheets API did not answer within {0:?}")]
     Timeout(Duration),
@@ -201,33 +214,8 @@ impl OrdersSheet {
             (None, Some(_)) => return Ok(Err("GOOGLE_SERVICE_ACCOUNT_JSON is not set".to_owned())),
             (Some(_), None) => return Ok(Err("ORDERS_SHEET_ID is not set".to_owned())),
         };
-        let key = yup_oauth2::parse_service_account_key(json.expose())
-            .map_err(|_| SheetsError::Key("it is not a service-account key".to_owned()))?;
-        let connector = HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(SheetsError::Tls)?
-            // Google is https; plain http is for a local stand-in in tests.
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .build();
-        // The token client and the API client send different body types, so they are two
-        // clients over one connector.
-        let token_client =
-            Client::builder(TokioExecutor::new()).build::<_, String>(connector.clone());
-        let client = Client::builder(TokioExecutor::new()).build(connector);
-        let auth = ServiceAccountAuthenticator::with_client(
-            key,
-            yup_oauth2::CustomHyperClientBuilder::from(token_client),
-        )
-        .build()
-        .await
-        .map_err(|e| SheetsError::Key(e.kind().to_string()))?;
-        let mut hub = Sheets::new(client, auth);
-        hub.base_url(settings.api_base.clone());
-        hub.root_url(settings.api_base.clone());
         Ok(Ok(Self {
-            hub,
+            hub: connect(json, &settings.api_base).await?,
             sheet_id: sheet_id.clone(),
             sheet_name: settings.orders_sheet_name.clone(),
         }))
@@ -247,13 +235,121 @@ impl OrdersSheet {
             .value_input_option("RAW")
             .insert_data_option("INSERT_ROWS")
             .doit();
-        let (_, answer) = tokio::time::timeout(APPEND_TIMEOUT, call)
+        let (_, answer) = tokio::time::timeout(CALL_TIMEOUT, call)
             .await
-            .map_err(|_| SheetsError::Timeout(APPEND_TIMEOUT))?
+            .map_err(|_| SheetsError::Timeout(CALL_TIMEOUT))?
             .map_err(|e| SheetsError::Api(describe(&e)))?;
         Ok(AppendedRow {
             updated_range: answer.updates.and_then(|u| u.updated_range),
         })
+    }
+}
+
+/// A Sheets client authorised by the service-account key `json`, calling `api_base`.
+async fn connect(json: &Secret, api_base: &str) -> Result<Sheets<Connector>, SheetsError> {
+    let key = yup_oauth2::parse_service_account_key(json.expose())
+        .map_err(|_| SheetsError::Key("it is not a service-account key".to_owned()))?;
+    let connector = HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(SheetsError::Tls)?
+        // Google is https; plain http is for a local stand-in in tests.
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .build();
+    // The token client and the API client send different body types, so they are two clients
+    // over one connector.
+    let token_client = Client::builder(TokioExecutor::new()).build::<_, String>(connector.clone());
+    let client = Client::builder(TokioExecutor::new()).build(connector);
+    let auth = ServiceAccountAuthenticator::with_client(
+        key,
+        yup_oauth2::CustomHyperClientBuilder::from(token_client),
+    )
+    .build()
+    .await
+    .map_err(|e| SheetsError::Key(e.kind().to_string()))?;
+    let mut hub = Sheets::new(client, auth);
+    hub.base_url(api_base.to_owned());
+    hub.root_url(api_base.to_owned());
+    Ok(hub)
+}
+
+/// The inventory sheet: its tab is read whole, as rows of cell texts, for an import.
+#[derive(Clone)]
+pub struct InventorySheet {
+    hub: Sheets<Connector>,
+    sheet_id: String,
+    sheet_name: String,
+}
+
+impl std::fmt::Debug for InventorySheet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InventorySheet")
+            .field("sheet_id", &self.sheet_id)
+            .field("sheet_name", &self.sheet_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InventorySheet {
+    /// Connects with the configured key; `Ok(Err(reason))` when the sheet is not configured.
+    pub async fn from_settings(
+        settings: &SheetsSettings,
+    ) -> Result<Result<Self, String>, SheetsError> {
+        let (json, sheet_id) = match (&settings.service_account_json, &settings.inventory_sheet_id)
+        {
+            (Some(json), Some(id)) => (json, id),
+            (None, None) => {
+                return Ok(Err(
+                    "GOOGLE_SERVICE_ACCOUNT_JSON and INVENTORY_SHEET_ID are not set".to_owned(),
+                ))
+            }
+            (None, Some(_)) => return Ok(Err("GOOGLE_SERVICE_ACCOUNT_JSON is not set".to_owned())),
+            (Some(_), None) => return Ok(Err("INVENTORY_SHEET_ID is not set".to_owned())),
+        };
+        Ok(Ok(Self {
+            hub: connect(json, &settings.api_base).await?,
+            sheet_id: sheet_id.clone(),
+            sheet_name: settings.inventory_sheet_name.clone(),
+        }))
+    }
+
+    /// The tab's name.
+    pub fn sheet_name(&self) -> &str {
+        &self.sheet_name
+    }
+
+    /// Every row of the tab, each cell as its formatted text (empty cells as `""`).
+    pub async fn read_rows(&self) -> Result<Vec<Vec<String>>, SheetsError> {
+        // A quoted tab name is a range covering the whole tab, whatever characters it holds.
+        let range = format!("'{}'", self.sheet_name.replace('\'', "''"));
+        let call = self
+            .hub
+            .spreadsheets()
+            .values_get(&self.sheet_id, &range)
+            .major_dimension("ROWS")
+            .value_render_option("FORMATTED_VALUE")
+            .doit();
+        let (_, answer) = tokio::time::timeout(CALL_TIMEOUT, call)
+            .await
+            .map_err(|_| SheetsError::Timeout(CALL_TIMEOUT))?
+            .map_err(|e| SheetsError::Api(describe(&e)))?;
+        Ok(answer
+            .values
+            .unwrap_or_default()
+            .into_iter()
+            .map(|row| row.into_iter().map(cell_text).collect())
+            .collect())
+    }
+}
+
+/// A cell's text: strings as they are, numbers and booleans written out, anything else empty.
+fn cell_text(cell: serde_json::Value) -> String {
+    match cell {
+        serde_json::Value::String(text) => text,
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::Bool(b) => b.to_string(),
+        _ => String::new(),
     }
 }
 

@@ -24,7 +24,7 @@ pub const SHEET_ID: &str = "sheet-test-1";
 
 /// A throwaway RSA key made for these tests only; it signs the service-account JWT that the
 /// stand-in token endpoint accepts without checking.
-const TEST_SERVICE_ACCOUNT_KEY: &str = r"-----BEGIN PRIVATE KEY-----
+pub const TEST_SERVICE_ACCOUNT_KEY: &str = r"-----BEGIN PRIVATE KEY-----
 MIIEvwIBADANBgkqhkiG9w0BAQEFAASCBKkwggSlAgEAAoIBAQCrBPRoFUFKDc0i
 4UA5+0SEgoAOUa6KYMWRNEog1iAzSOY4aYf20hH6toYFkWQcp1oP7ZhS2YahuQTj
 AXLc/NksrXmHOTobkN51RwL1M/L5xMW/w/hNUJu3shT+ukiI8v4gS04E6c8loJe+
