@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use inngest::Event;
@@ -12,7 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 use serde_json::Value;
 use support::receivers::{self, Receivers};
 use support::stripe::StripeStandIn;
-use support::TestApp;
+use support::{wait_for, TestApp};
 use swag_domain::discount::{self, Code, DiscountValue, NewCode};
 use swag_domain::entity::{
     discount_code, inventory_adjustment, order, order_item, order_reservation, product,
@@ -40,29 +39,11 @@ async fn spawn_store(receivers: &Receivers) -> TestApp {
 
 /// Like [`spawn_store`], with `adjust` applied to the settings.
 async fn spawn_store_with(receivers: &Receivers, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = support::test_settings(&dir).await;
-    receivers.configure(&mut settings);
-    adjust(&mut settings);
-    let app = support::spawn_with(settings, dir).await;
-    wait_for("the functions to sync", Duration::from_secs(20), || async {
-        app.synced().await
+    support::spawn_synced(|settings| {
+        receivers.configure(settings);
+        adjust(settings);
     })
-    .await;
-    app
-}
-
-/// Polls `condition` every 20 ms until it holds; panics naming `what` at the deadline.
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, condition: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    .await
 }
 
 async fn line_item(db: &DatabaseConnection, variant_id: &str, quantity: i64) -> LineItem {

@@ -5,16 +5,15 @@
 
 mod support;
 
-use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::HeaderMap;
 use axum::Json;
 use inngest::Event;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
-use support::TestApp;
+use support::{wait_for, TestApp};
 use swag_domain::entity::{import_run, inventory_adjustment, product_variant};
 use swag_domain::inventory_import::ImportMode;
 use swag_store::config::Settings;
@@ -108,30 +107,12 @@ fn review(ok: bool, issues: Value) -> Answer {
 }
 
 async fn spawn_store(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = support::test_settings(&dir).await;
-    settings.api_token.token = Some(Secret::new(API_TOKEN));
-    settings.api_token.actor_email = "ops@example.com".to_owned();
-    adjust(&mut settings);
-    let app = support::spawn_with(settings, dir).await;
-    wait_for("the functions to sync", Duration::from_secs(20), || async {
-        app.synced().await
+    support::spawn_synced(|settings| {
+        settings.api_token.token = Some(Secret::new(API_TOKEN));
+        settings.api_token.actor_email = "ops@example.com".to_owned();
+        adjust(settings);
     })
-    .await;
-    app
-}
-
-/// Polls `condition` every 20 ms until it holds; panics naming `what` at the deadline.
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, condition: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    .await
 }
 
 fn request(app: &TestApp, text: &str, mode: ImportMode) -> Event<InventoryDocumentImportRequested> {

@@ -6,7 +6,6 @@
 mod support;
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,7 +16,7 @@ use inngest_executor::{ManualClock, RunView};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::Value;
 use support::receivers::{Receivers, Recorded};
-use support::TestApp;
+use support::{wait_for, TestApp};
 use swag_domain::entity::{low_stock_notification, product_variant};
 use swag_domain::inventory::{self, Adjustment, LedgerEntry, LedgerMode, StockChange};
 use swag_store::config::Settings;
@@ -49,33 +48,11 @@ fn low_stock_env(receivers: Option<&Receivers>, vars: &[(&str, &str)]) -> LowSto
 }
 
 async fn spawn_store(low_stock: LowStockSettings, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = support::test_settings(&dir).await;
-    settings.low_stock = low_stock;
-    adjust(&mut settings);
-    let app = support::spawn_with(settings, dir).await;
-    wait_for_sync(&app).await;
-    app
-}
-
-async fn wait_for_sync(app: &TestApp) {
-    wait_for("the functions to sync", Duration::from_secs(20), || async {
-        app.synced().await
+    support::spawn_synced(|settings| {
+        settings.low_stock = low_stock;
+        adjust(settings);
     })
-    .await;
-}
-
-/// Polls `condition` every 20 ms until it holds; panics naming `what` at the deadline.
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, condition: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    .await
 }
 
 async fn set_stock(db: &DatabaseConnection, variant_id: &str, count: i32) {
@@ -349,7 +326,7 @@ async fn the_morning_check_runs_at_nine_in_los_angeles_and_repeats_nothing() {
     let mut settings = support::test_settings(&dir).await;
     settings.low_stock = low_stock_env(Some(&receivers), &[]);
     let app = support::spawn_with_clock(settings, dir, clock.clone()).await;
-    wait_for_sync(&app).await;
+    app.wait_until_synced().await;
     let executor = app.state.durable.executor().expect("embedded executor");
     assert!(finished_runs(&app).await.is_empty());
 
@@ -476,7 +453,7 @@ async fn a_failing_slack_post_is_retried_never_lost_and_never_sent_twice() {
     settings.low_stock = low_stock_env(None, &[(LOW_STOCK_THRESHOLD, "3")]);
     settings.low_stock.slack_webhook = Some(Secret::new(url));
     let app = support::spawn_with_clock(settings, dir, clock.clone()).await;
-    wait_for_sync(&app).await;
+    app.wait_until_synced().await;
     let db = &app.state.db;
     set_stock(db, MUG, 2).await;
 

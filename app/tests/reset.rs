@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
@@ -21,28 +20,7 @@ const TEE_M: &str = "durable-tee-m-black";
 const CAP: &str = "cron-cap-one_size-navy";
 
 async fn spawn_store(secret: Option<&str>) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = support::test_settings(&dir).await;
-    settings.reset_secret = secret.map(Secret::new);
-    let app = support::spawn_with(settings, dir).await;
-    wait_for("the functions to sync", Duration::from_secs(20), || async {
-        app.synced().await
-    })
-    .await;
-    app
-}
-
-/// Polls `condition` every 20 ms until it holds; panics naming `what` at the deadline.
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, condition: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    support::spawn_synced(|settings| settings.reset_secret = secret.map(Secret::new)).await
 }
 
 /// Posts a reset with `headers`, `query` and `body`; returns the status and JSON answer.

@@ -6,9 +6,8 @@
 
 mod support;
 
-use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
@@ -20,7 +19,7 @@ use sea_orm::{
 };
 use serde_json::{json, Value};
 use support::receivers::TEST_SERVICE_ACCOUNT_KEY;
-use support::TestApp;
+use support::{wait_for, TestApp};
 use swag_domain::entity::{import_run, inventory_adjustment, product_variant};
 use swag_domain::inventory_import::ImportMode;
 use swag_store::config::Settings;
@@ -120,31 +119,6 @@ impl SheetsStandIn {
             .filter(|(_, path, _)| path.contains("/values/"))
             .cloned()
             .collect()
-    }
-}
-
-async fn spawn_store(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = support::test_settings(&dir).await;
-    adjust(&mut settings);
-    let app = support::spawn_with(settings, dir).await;
-    wait_for("the functions to sync", Duration::from_secs(20), || async {
-        app.synced().await
-    })
-    .await;
-    app
-}
-
-/// Polls `condition` every 20 ms until it holds; panics naming `what` at the deadline.
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, condition: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -250,7 +224,7 @@ fn import_messages(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sheet_sets_counted_stock_with_ledger_rows_progress_and_an_event() {
     let sheets = SheetsStandIn::start(json!([])).await;
-    let app = spawn_store(|s| sheets.configure(s)).await;
+    let app = support::spawn_synced(|s| sheets.configure(s)).await;
     // Counts differ from the seeded stock, so both rows move. A number cell is read as text.
     let (tee, socks) = (
         stock(&app.state.db, TEE_M).await,
@@ -320,7 +294,7 @@ async fn a_sheet_with_a_blocking_row_changes_nothing_and_fails_the_run() {
         ["Mystery Jacket", "M", "2"],
     ]))
     .await;
-    let app = spawn_store(|s| sheets.configure(s)).await;
+    let app = support::spawn_synced(|s| sheets.configure(s)).await;
     let tee = stock(&app.state.db, TEE_M).await;
     request_sheet_import(&app).await;
 
@@ -338,7 +312,7 @@ async fn a_sheet_with_a_blocking_row_changes_nothing_and_fails_the_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_sheet_the_import_is_skipped_and_changes_nothing() {
-    let app = spawn_store(|_| {}).await;
+    let app = support::spawn_synced(|_| {}).await;
     request_sheet_import(&app).await;
 
     wait_for("the skipped run", Duration::from_secs(30), || async {
@@ -366,7 +340,7 @@ async fn without_a_sheet_the_import_is_skipped_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_that_fails_for_good_is_recorded_failed_by_the_failure_handler() {
-    let app = spawn_store(|_| {}).await;
+    let app = support::spawn_synced(|_| {}).await;
     let tee = stock(&app.state.db, TEE_M).await;
     // Without the ledger table every attempt to apply fails with a database error.
     let drop = match app.state.db.get_database_backend() {

@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use inngest_executor::entity::{event, run};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
@@ -91,16 +89,6 @@ async fn runs_of(app: &TestApp, event_id: &str) -> usize {
         .iter()
         .filter(|run| run.event.contains(event_id))
         .count()
-}
-
-async fn wait_until_synced(app: &TestApp) {
-    for _ in 0..100 {
-        if app.synced().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the app never synced with the embedded executor");
 }
 
 fn assert_no_pii(text: &str) {
@@ -222,7 +210,7 @@ async fn with_an_encryption_key_the_stored_event_holds_no_readable_pii() {
 #[tokio::test]
 async fn a_webhook_delivered_five_times_places_the_order_once() {
     let (app, stripe) = spawn_app_with_stripe().await;
-    wait_until_synced(&app).await;
+    app.wait_until_synced().await;
     let (_, session) = paid_checkout(&app, &stripe, None).await;
     let event_id = order_placed_id(session["id"].as_str().expect("a session id"));
     let payload = completed_event(&session);

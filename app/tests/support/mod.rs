@@ -6,7 +6,9 @@ pub mod stripe;
 
 pub mod receivers;
 
+use std::future::Future;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use inngest_executor::ManualClock;
 use sea_orm::{ConnectionTrait, Database, EntityTrait};
@@ -44,6 +46,38 @@ impl TestApp {
             .unwrap_or_default();
         apps.iter().any(|app| app.url.ends_with("/api/inngest"))
     }
+
+    /// Waits until the embedded executor has synced this app, so events sent next start runs.
+    pub async fn wait_until_synced(&self) {
+        wait_for("the functions to sync", Duration::from_secs(20), || {
+            self.synced()
+        })
+        .await;
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds; panics naming `what` at the deadline.
+pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, condition: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !condition().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Starts the store with `adjust` applied to the test settings and waits until its functions
+/// are synced.
+pub async fn spawn_synced(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings(&dir).await;
+    adjust(&mut settings);
+    let app = spawn_with(settings, dir).await;
+    app.wait_until_synced().await;
+    app
 }
 
 /// Settings for a test: port 0, a stand-in site, a fresh database.
