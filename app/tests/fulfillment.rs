@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 use serde_json::Value;
 use support::receivers::{self, Receivers};
 use support::stripe::StripeStandIn;
-use support::{wait_for, TestApp};
+use support::{stock, wait_for, TestApp};
 use swag_domain::discount::{self, Code, DiscountValue, NewCode};
 use swag_domain::entity::{
     discount_code, inventory_adjustment, order, order_item, order_reservation, product,
@@ -108,15 +108,6 @@ async fn send(app: &TestApp, events: &[Event<OrderPlaced>]) {
         .send(events)
         .await
         .expect("the executor accepts the events");
-}
-
-async fn stock(db: &DatabaseConnection, variant_id: &str) -> i32 {
-    product_variant::Entity::find_by_id(variant_id)
-        .one(db)
-        .await
-        .expect("read stock")
-        .expect("variant")
-        .stock
 }
 
 async fn ledger_rows(

@@ -11,15 +11,17 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use axum::Json;
 use inngest::Event;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
-use support::{wait_for, TestApp};
-use swag_domain::entity::{import_run, inventory_adjustment, product_variant};
+use support::{
+    events_named,
+    imports::{import_ledger, import_messages, runs},
+    stock, wait_for, TestApp,
+};
+use swag_domain::entity::import_run;
 use swag_domain::inventory_import::ImportMode;
 use swag_store::config::Settings;
 use swag_store::events::{InventoryDocumentImportRequested, INVENTORY_DOCUMENT_IMPORT_REQUESTED};
 use swag_store::integrations::Secret;
-use swag_store::realtime::Message;
 
 const TEE_M: &str = "durable-tee-m-black";
 const SOCKS: &str = "retry-socks-one_size-citrus";
@@ -147,14 +149,6 @@ async fn send(app: &TestApp, events: &[Event<InventoryDocumentImportRequested>])
         .expect("the executor accepts the events");
 }
 
-async fn runs(db: &DatabaseConnection) -> Vec<import_run::Model> {
-    import_run::Entity::find()
-        .order_by_asc(import_run::Column::Id)
-        .all(db)
-        .await
-        .expect("read import runs")
-}
-
 /// Waits until `count` import runs have finished and returns them all.
 async fn finished_runs(app: &TestApp, count: usize) -> Vec<import_run::Model> {
     wait_for("the imports to finish", Duration::from_secs(30), || async {
@@ -163,53 +157,6 @@ async fn finished_runs(app: &TestApp, count: usize) -> Vec<import_run::Model> {
     })
     .await;
     runs(&app.state.db).await
-}
-
-async fn stock(db: &DatabaseConnection, variant_id: &str) -> i32 {
-    product_variant::Entity::find_by_id(variant_id)
-        .one(db)
-        .await
-        .expect("read stock")
-        .expect("variant")
-        .stock
-}
-
-async fn import_ledger(db: &DatabaseConnection) -> Vec<inventory_adjustment::Model> {
-    inventory_adjustment::Entity::find()
-        .filter(inventory_adjustment::Column::BatchId.starts_with("imp_"))
-        .order_by_asc(inventory_adjustment::Column::Id)
-        .all(db)
-        .await
-        .expect("read the ledger")
-}
-
-async fn events_named(db: &DatabaseConnection, name: &str) -> Vec<Value> {
-    inngest_executor::entity::event::Entity::find()
-        .filter(inngest_executor::entity::event::Column::Name.eq(name))
-        .all(db)
-        .await
-        .expect("read events")
-        .into_iter()
-        .map(|e| serde_json::from_str(&e.payload).expect("event JSON"))
-        .collect()
-}
-
-/// The `admin`/`import` messages about `source` received so far (on Postgres the hub also
-/// carries other tests' messages: they share the database's notification channel).
-fn import_messages(
-    messages: &mut tokio::sync::broadcast::Receiver<Message>,
-    source: &str,
-) -> Vec<Value> {
-    let mut out = Vec::new();
-    while let Ok(message) = messages.try_recv() {
-        let about = message.data["message"]
-            .as_str()
-            .is_some_and(|m| m.contains(source));
-        if message.channel == "admin" && message.topic == "import" && about {
-            out.push(message.data);
-        }
-    }
-    out
 }
 
 fn issues_of(run: &import_run::Model) -> Vec<Value> {

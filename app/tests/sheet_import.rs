@@ -13,14 +13,15 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use inngest::Event;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait};
 use serde_json::{json, Value};
 use support::receivers::TEST_SERVICE_ACCOUNT_KEY;
-use support::{wait_for, TestApp};
-use swag_domain::entity::{import_run, inventory_adjustment, product_variant};
+use support::{
+    events_named,
+    imports::{import_ledger, import_messages, runs},
+    stock, wait_for, TestApp,
+};
+use swag_domain::entity::import_run;
 use swag_domain::inventory_import::ImportMode;
 use swag_store::config::Settings;
 use swag_store::events::{
@@ -28,7 +29,6 @@ use swag_store::events::{
     INVENTORY_DOCUMENT_IMPORT_REQUESTED, INVENTORY_IMPORT_REQUESTED,
 };
 use swag_store::integrations::Secret;
-use swag_store::realtime::Message;
 
 const TEE_M: &str = "durable-tee-m-black";
 const SOCKS: &str = "retry-socks-one_size-citrus";
@@ -139,14 +139,6 @@ async fn request_sheet_import(app: &TestApp) {
         .expect("the executor accepts the event");
 }
 
-async fn runs(db: &DatabaseConnection) -> Vec<import_run::Model> {
-    import_run::Entity::find()
-        .order_by_asc(import_run::Column::Id)
-        .all(db)
-        .await
-        .expect("read import runs")
-}
-
 /// Waits until an import run has finished and returns them all.
 async fn finished_runs(app: &TestApp, timeout: Duration) -> Vec<import_run::Model> {
     wait_for("the import to finish", timeout, || async {
@@ -157,35 +149,6 @@ async fn finished_runs(app: &TestApp, timeout: Duration) -> Vec<import_run::Mode
     })
     .await;
     runs(&app.state.db).await
-}
-
-async fn stock(db: &DatabaseConnection, variant_id: &str) -> i32 {
-    product_variant::Entity::find_by_id(variant_id)
-        .one(db)
-        .await
-        .expect("read stock")
-        .expect("variant")
-        .stock
-}
-
-async fn import_ledger(db: &DatabaseConnection) -> Vec<inventory_adjustment::Model> {
-    inventory_adjustment::Entity::find()
-        .filter(inventory_adjustment::Column::BatchId.starts_with("imp_"))
-        .order_by_asc(inventory_adjustment::Column::Id)
-        .all(db)
-        .await
-        .expect("read the ledger")
-}
-
-async fn events_named(db: &DatabaseConnection, name: &str) -> Vec<Value> {
-    inngest_executor::entity::event::Entity::find()
-        .filter(inngest_executor::entity::event::Column::Name.eq(name))
-        .all(db)
-        .await
-        .expect("read events")
-        .into_iter()
-        .map(|e| serde_json::from_str(&e.payload).expect("event JSON"))
-        .collect()
 }
 
 /// The runs of `function` (its id without the app prefix).
@@ -201,24 +164,6 @@ async fn durable_runs(app: &TestApp, function: &str) -> Vec<inngest_executor::Ru
         .into_iter()
         .filter(|run| run.function_id == full_id)
         .collect()
-}
-
-/// The `admin`/`import` messages about `source` received so far (on Postgres the hub also
-/// carries other tests' messages).
-fn import_messages(
-    messages: &mut tokio::sync::broadcast::Receiver<Message>,
-    source: &str,
-) -> Vec<Value> {
-    let mut out = Vec::new();
-    while let Ok(message) = messages.try_recv() {
-        let about = message.data["message"]
-            .as_str()
-            .is_some_and(|m| m.contains(source));
-        if message.channel == "admin" && message.topic == "import" && about {
-            out.push(message.data);
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

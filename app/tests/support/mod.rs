@@ -2,6 +2,8 @@
 //! the PostgreSQL database named by `TEST_DATABASE_URL`) and a stand-in client bundle.
 #![allow(dead_code)]
 
+pub mod imports;
+
 pub mod stripe;
 
 pub mod receivers;
@@ -11,7 +13,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use inngest_executor::ManualClock;
-use sea_orm::{ConnectionTrait, Database, EntityTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryFilter,
+};
+use swag_domain::entity::product_variant;
 use swag_store::config::{ExecutorMode, Settings};
 use swag_store::startup::Application;
 use swag_store::state::AppState;
@@ -67,6 +72,28 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A variant's stock.
+pub async fn stock(db: &DatabaseConnection, variant_id: &str) -> i32 {
+    product_variant::Entity::find_by_id(variant_id)
+        .one(db)
+        .await
+        .expect("read stock")
+        .expect("variant")
+        .stock
+}
+
+/// The payloads of the events named `name` the embedded executor received.
+pub async fn events_named(db: &DatabaseConnection, name: &str) -> Vec<serde_json::Value> {
+    inngest_executor::entity::event::Entity::find()
+        .filter(inngest_executor::entity::event::Column::Name.eq(name))
+        .all(db)
+        .await
+        .expect("read events")
+        .into_iter()
+        .map(|e| serde_json::from_str(&e.payload).expect("event JSON"))
+        .collect()
 }
 
 /// Starts the store with `adjust` applied to the test settings and waits until its functions
