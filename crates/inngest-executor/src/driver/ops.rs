@@ -71,13 +71,12 @@ impl Core {
                         .clone()
                         .unwrap_or_else(|| json!({"name": "Error", "message": "step failed"}));
                     memoized |= self
-                        .memo(
+                        .memo_error(
                             txn,
                             run,
                             written,
                             step,
-                            json!({ "error": error }),
-                            Some(error),
+                            error,
                             item.attempt + 1,
                             started,
                             fx,
@@ -109,13 +108,12 @@ impl Core {
                         fx.step(&run.id, &run.function_id, "step.retrying", &step.name, now);
                     } else {
                         memoized |= self
-                            .memo(
+                            .memo_error(
                                 txn,
                                 run,
                                 written,
                                 step,
-                                json!({ "error": error }),
-                                Some(error),
+                                error,
                                 item.attempt + 1,
                                 started,
                                 fx,
@@ -158,17 +156,7 @@ impl Core {
                         None => {
                             let error = json!({"name": "InvalidSleep", "message": format!("cannot sleep for `{duration}`")});
                             memoized |= self
-                                .memo(
-                                    txn,
-                                    run,
-                                    written,
-                                    step,
-                                    json!({ "error": error }),
-                                    Some(error),
-                                    1,
-                                    now,
-                                    fx,
-                                )
+                                .memo_error(txn, run, written, step, error, 1, now, fx)
                                 .await?;
                         }
                     }
@@ -202,17 +190,7 @@ impl Core {
                             if opts["conflict"].as_str() == Some("fail") {
                                 let error = json!({"name": "SignalConflictError", "message": format!("signal `{target}` is already awaited by run {}", existing.run_id)});
                                 memoized |= self
-                                    .memo(
-                                        txn,
-                                        run,
-                                        written,
-                                        step,
-                                        json!({ "error": error }),
-                                        Some(error),
-                                        1,
-                                        now,
-                                        fx,
-                                    )
+                                    .memo_error(txn, run, written, step, error, 1, now, fx)
                                     .await?;
                                 continue;
                             }
@@ -242,17 +220,7 @@ impl Core {
                     let Some(def) = self.function(target) else {
                         let error = json!({"name": "InvokeError", "message": format!("function `{target}` is not synced")});
                         memoized |= self
-                            .memo(
-                                txn,
-                                run,
-                                written,
-                                step,
-                                json!({ "error": error }),
-                                Some(error),
-                                1,
-                                now,
-                                fx,
-                            )
+                            .memo_error(txn, run, written, step, error, 1, now, fx)
                             .await?;
                         continue;
                     };
@@ -329,6 +297,34 @@ impl Core {
             fx.wake = true;
         }
         Ok(Next::Done)
+    }
+
+    /// Memoizes `error` as the step's failure (`{"error": …}`, the shape the SDK reads back).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn memo_error(
+        &self,
+        txn: &DatabaseTransaction,
+        run: &mut run::Model,
+        written: &mut Vec<run_step::Model>,
+        step: StepSeen,
+        error: Value,
+        attempts: i32,
+        started: i64,
+        fx: &mut Effects,
+    ) -> Result<bool> {
+        let memo = json!({ "error": error });
+        self.memo(
+            txn,
+            run,
+            written,
+            step,
+            memo,
+            Some(error),
+            attempts,
+            started,
+            fx,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
